@@ -1,0 +1,233 @@
+"""Fine-tune MobileNetV2 on lesion images: resumable, checkpointed, logged, calibrated.
+
+Run in the background on a CPU; every epoch writes ``last.pt`` (resume point) and, when validation
+balanced accuracy improves, ``best.pt``. At the end the temperature is fitted on the validation
+split and stored in ``best.pt`` with the rest of the model contract.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from sklearn.metrics import balanced_accuracy_score
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from tqdm import tqdm
+
+from ..vision.preprocess import InputSpec, center_square, normalize, to_tensor
+from .augment import augment
+from .data import Sample, load_images, read_split, split_by_group, write_split
+from .model import MobileNetV2, freeze_batchnorm_statistics, load_imagenet_weights
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    out: str = "runs/mnv2"
+    weights: str | None = "../shared/weights/mobilenet_v2_imagenet_from_coral_tf1qat.pth"
+    size: int = 160
+    epochs: int = 24
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.02
+    warmup_epochs: float = 1.0
+    seed: int = 0
+    workers: int = 1
+    max_steps_per_epoch: int | None = None  # for smoke tests
+    class_order: list[str] = field(default_factory=list)
+
+
+class LesionDataset(Dataset):
+    """Cached images → augmented (train) or centre-cropped (eval) model inputs."""
+
+    def __init__(self, images, samples, class_index, spec: InputSpec, train: bool, seed: int = 0):
+        self.images, self.samples, self.class_index = images, samples, class_index
+        self.spec, self.train, self.seed = spec, train, seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, i: int):
+        s = self.samples[i]
+        if self.train:
+            rng = np.random.default_rng((self.seed, self.epoch, i))
+            x = normalize(augment(self.images[i], self.spec.size, rng, s.box), self.spec)
+        else:
+            x = to_tensor(center_square(self.images[i]), self.spec)
+        return torch.from_numpy(x), self.class_index[s.label]
+
+
+def _worker_init(_):
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+def build_model(num_classes: int, weights: str | None) -> MobileNetV2:
+    model = MobileNetV2(num_classes)
+    if weights:
+        load_imagenet_weights(model, weights)
+    return model
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, loader: DataLoader) -> tuple[np.ndarray, np.ndarray]:
+    model.eval()
+    logits, labels = [], []
+    for x, y in loader:
+        logits.append(model(x.contiguous(memory_format=torch.channels_last)))
+        labels.append(y)
+    return torch.cat(logits).numpy(), torch.cat(labels).numpy()
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """Temperature scaling (Guo et al. 2017): the T minimising validation NLL of softmax(z / T)."""
+    z, y = torch.from_numpy(logits).double(), torch.from_numpy(labels).long()
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=200)
+
+    def closure():
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(z / log_t.exp(), y)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return float(log_t.detach().exp())
+
+
+def class_balance(labels: list[str], classes: list[str]) -> tuple[np.ndarray, torch.Tensor]:
+    """Per-sample sampling weights and per-class loss weights, each ∝ frequency^-½.
+
+    Together they balance the classes fully in expectation, while the sampler alone would repeat
+    the few rare images too often and the loss alone would see them too rarely.
+    """
+    counts = Counter(labels)
+    freq = np.array([counts[c] for c in classes], np.float64)
+    inv_sqrt = freq ** -0.5
+    sample_w = np.array([inv_sqrt[classes.index(lbl)] for lbl in labels])
+    loss_w = inv_sqrt / (inv_sqrt * freq).sum() * freq.sum()
+    return sample_w, torch.tensor(loss_w, dtype=torch.float32)
+
+
+def train(samples: list[Sample], cfg: TrainConfig, split_file: str | Path | None = None) -> Path:
+    """Train (or resume) and return the path of the calibrated ``best.pt``."""
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    _log_to(out / "train.log")
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    classes = cfg.class_order or sorted({s.label for s in samples})
+    class_index = {c: i for i, c in enumerate(classes)}
+    spec = InputSpec(cfg.size)
+
+    split_path = Path(split_file) if split_file else out / "split.csv"
+    if split_path.is_file():
+        split = read_split(samples, split_path)
+    else:
+        split = split_by_group(samples, seed=cfg.seed)
+        write_split(samples, split, split_path)
+    parts = {k: [s for s in samples if split[str(s.path)] == k] for k in ("train", "val", "test")}
+    log.info("split %s: %s", split_path, {k: len(v) for k, v in parts.items()})
+
+    t0 = time.time()
+    train_ds = LesionDataset(load_images(parts["train"]), parts["train"], class_index, spec, True, cfg.seed)
+    val_ds = LesionDataset(load_images(parts["val"]), parts["val"], class_index, spec, False)
+    log.info("decoded %d images in %.1f s", len(train_ds) + len(val_ds), time.time() - t0)
+
+    sample_w, loss_w = class_balance([s.label for s in parts["train"]], classes)
+    steps = len(train_ds) // cfg.batch_size
+    if cfg.max_steps_per_epoch:
+        steps = min(steps, cfg.max_steps_per_epoch)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    sampler = WeightedRandomSampler(sample_w, steps * cfg.batch_size, replacement=True, generator=gen)
+    train_dl = DataLoader(train_ds, cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
+                          worker_init_fn=_worker_init, persistent_workers=False, drop_last=True)
+    val_dl = DataLoader(val_ds, 64, num_workers=0)
+
+    model = build_model(len(classes), cfg.weights).to(memory_format=torch.channels_last)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    total = cfg.epochs * steps
+    warm = max(1, int(cfg.warmup_epochs * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: min((k + 1) / warm, 0.5 * (1 + np.cos(np.pi * min(1.0, (k - warm) / max(1, total - warm))))))
+    criterion = nn.CrossEntropyLoss(weight=loss_w)
+    start_epoch, best = 0, -1.0
+    history: list[dict] = []
+    last = out / "last.pt"
+    if last.is_file():
+        ck = torch.load(last, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        sched.load_state_dict(ck["scheduler"])
+        start_epoch, best, history = ck["epoch"] + 1, ck["best"], ck["history"]
+        log.info("resumed from %s at epoch %d (best val balanced accuracy %.4f)", last, start_epoch, best)
+
+    for epoch in range(start_epoch, cfg.epochs):
+        model.train()
+        freeze_batchnorm_statistics(model)
+        train_ds.epoch = epoch
+        sampler.generator.manual_seed(cfg.seed * 1000 + epoch)
+        running, seen, t0 = 0.0, 0, time.time()
+        bar = tqdm(train_dl, total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", mininterval=10,
+                   disable=None)
+        for x, y in bar:
+            loss = criterion(model(x.contiguous(memory_format=torch.channels_last)), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            running += loss.item() * len(y)
+            seen += len(y)
+            bar.set_postfix(loss=f"{running / seen:.3f}")
+        logits, labels = predict_logits(model, val_dl)
+        bacc = balanced_accuracy_score(labels, logits.argmax(1))
+        acc = float((logits.argmax(1) == labels).mean())
+        row = {"epoch": epoch + 1, "train_loss": running / max(seen, 1), "val_acc": acc,
+               "val_bacc": bacc, "seconds": time.time() - t0, "lr": sched.get_last_lr()[0]}
+        history.append(row)
+        log.info(json.dumps(row))
+        meta = {"classes": classes, "input": spec.as_dict(), "config": asdict(cfg), "history": history}
+        if bacc > best:
+            best = bacc
+            torch.save({"model": model.state_dict(), **meta, "epoch": epoch + 1}, out / "best.pt")
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(), "epoch": epoch, "best": best,
+                    "history": history}, last)
+
+    best_path = out / "best.pt"
+    ck = torch.load(best_path, map_location="cpu", weights_only=False)
+    model.load_state_dict(ck["model"])
+    logits, labels = predict_logits(model, val_dl)
+    ck["temperature"] = fit_temperature(logits, labels)
+    ck["history"] = history
+    torch.save(ck, best_path)
+    log.info("best epoch %d, val balanced accuracy %.4f, temperature %.3f", ck["epoch"], best, ck["temperature"])
+    return best_path
+
+
+def load_checkpoint(path: str | Path) -> tuple[MobileNetV2, dict]:
+    """A trained checkpoint → (model in eval mode, its metadata)."""
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    model = MobileNetV2(len(ck["classes"]))
+    model.load_state_dict(ck["model"])
+    return model.eval(), {k: v for k, v in ck.items() if k != "model"}
+
+
+def _log_to(path: Path) -> None:
+    root = logging.getLogger()
+    if not any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path.resolve()
+               for h in root.handlers):
+        h = logging.FileHandler(path)
+        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        root.addHandler(h)
+    root.setLevel(logging.INFO)

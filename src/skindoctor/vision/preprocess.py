@@ -1,0 +1,53 @@
+"""The one image contract shared by training, evaluation and every runtime consumer.
+
+A crop (RGB uint8, any size) is resized to the model's square input and scaled to
+``(x/255 - mean) / std``, channels first. The numbers come from the model card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Input contract read from the model card."""
+
+    size: int
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+
+    def as_dict(self) -> dict:
+        return {"size": self.size, "mean": list(self.mean), "std": list(self.std),
+                "layout": "NCHW", "color": "RGB", "resize": "cv2.INTER_AREA (down) / INTER_LINEAR (up)"}
+
+
+def center_square(image: np.ndarray) -> np.ndarray:
+    """The largest centred square of an HxWx3 image."""
+    h, w = image.shape[:2]
+    side = min(h, w)
+    top, left = (h - side) // 2, (w - side) // 2
+    return image[top:top + side, left:left + side]
+
+
+def resize_square(crop: np.ndarray, size: int) -> np.ndarray:
+    """Resize a crop to size×size (area filter when shrinking, bilinear when enlarging)."""
+    h, w = crop.shape[:2]
+    interp = cv2.INTER_AREA if min(h, w) > size else cv2.INTER_LINEAR
+    return cv2.resize(crop, (size, size), interpolation=interp)
+
+
+def normalize(square: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """uint8 HxWx3 RGB (already size×size) → float32 3xHxW, normalised."""
+    scale = 1.0 / (255.0 * np.asarray(spec.std, np.float32))
+    offset = np.asarray(spec.mean, np.float32) / np.asarray(spec.std, np.float32)
+    x = square.astype(np.float32) * scale - offset
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def to_tensor(crop: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """Crop (RGB uint8) → model input (float32 3×S×S)."""
+    return normalize(resize_square(crop, spec.size), spec)
