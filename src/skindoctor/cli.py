@@ -35,17 +35,98 @@ def cmd_train(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="skindoctor", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+def _classifier(args):
+    from .config import get_settings
+    from .vision.classifier import OnnxClassifier
 
-    t = sub.add_parser("train", help="fine-tune MobileNetV2 on a lesion dataset (needs the [train] extra)")
+    settings = get_settings(model_dir=args.model_dir, model_variant=args.variant)
+    return OnnxClassifier(settings.model_dir, settings.model_variant, threads=settings.threads)
+
+
+def cmd_diagnose(args) -> int:
+    import json
+
+    from .vision.image_io import read_image
+    from .vision.preprocess import center_square
+
+    clf = _classifier(args)
+    names = {c.code: c.name(args.lang) for c in clf.card.lesion_classes()}
+    failed = 0
+    for path in args.images:
+        try:
+            pred = clf.predict(center_square(read_image(path)))
+        except SkinDoctorError as e:
+            print(f"skindoctor: error: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        top = pred.top_k(args.top_k)
+        if args.json:
+            print(json.dumps({"image": str(path), "top_class": pred.top_class, "confidence": pred.confidence,
+                              "top_k": [{"class": c, "name": names[c], "probability": p} for c, p in top]},
+                             ensure_ascii=False))
+        else:
+            print(f"{path}: " + ", ".join(f"{names[c]} [{c}] {p:.1%}" for c, p in top))
+    return 2 if failed else 0
+
+
+def cmd_export(args) -> int:
+    from .train.data import read_split
+    from .train.export import export
+    from .train.provenance import card_extra
+
+    samples = _load_samples(args)
+    split = read_split(samples, args.split)
+    train = [s for s in samples if split[str(s.path)] == "train"]
+    val = [s for s in samples if split[str(s.path)] == "val"]
+    step = max(1, len(train) // args.calibration_images)
+    card = export(args.checkpoint, args.model_dir, train[::step][: args.calibration_images], val,
+                  card_extra=card_extra(Path(args.data)))
+    print(f"wrote {', '.join(card.files.values())} and model_card.json to {args.model_dir}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .model_card import load_card
+    from .train import report
+    from .train.data import read_split
+    from .train.evaluate import evaluate
+
+    samples = _load_samples(args)
+    split = read_split(samples, args.split)
+    part = {k: [s for s in samples if split[str(s.path)] == k] for k in ("val", "test")}
+    results = evaluate(args.model_dir, part["test"], part["val"], args.docs)
+    report.write(load_card(args.model_dir), Path(args.docs) / "model_card.md")
+    for variant in load_card(args.model_dir).files:
+        m = results[variant]
+        print(f"{variant}: accuracy {m['accuracy']:.4f}, balanced accuracy {m['balanced_accuracy']:.4f}, "
+              f"macro AUC {m['macro_auc']:.4f}, ECE {m['ece']:.4f}, malignant sensitivity "
+              f"{m['malignant']['sensitivity']:.4f} / specificity {m['malignant']['specificity']:.4f} "
+              f"at threshold {m['malignant']['threshold']:.4f}")
+    if "int8_vs_fp32" in results:
+        print("int8 vs fp32:", results["int8_vs_fp32"])
+    return 0
+
+
+def _add_data_args(t: argparse.ArgumentParser) -> None:
     t.add_argument("--data", default=str(DEFAULT_DATA),
                    help="HAM10000 folder (metadata.csv + images/), or a folder with one sub-folder per class")
     t.add_argument("--csv", help="a CSV of image + label instead (HAM10000 metadata columns by default)")
     t.add_argument("--image-col", default="image_id")
     t.add_argument("--label-col", default="dx")
     t.add_argument("--group-col", default="lesion_id", help="column that groups images of one lesion")
+
+
+def _add_model_args(t: argparse.ArgumentParser) -> None:
+    t.add_argument("--model-dir", help="folder with model_card.json and the ONNX files (default: models/)")
+    t.add_argument("--variant", help="fp32 or int8 (default: the card's default)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="skindoctor", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="fine-tune MobileNetV2 on a lesion dataset (needs the [train] extra)")
+    _add_data_args(t)
     t.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="local ImageNet MobileNetV2 state dict")
     t.add_argument("--init", choices=["imagenet", "random"], default="imagenet")
     t.add_argument("--out", default="runs/mnv2", help="run folder: checkpoints, log, split (resumes if present)")
@@ -58,6 +139,29 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--workers", type=int, default=1)
     t.add_argument("--max-steps", type=int, help="cap steps per epoch (quick trials)")
     t.set_defaults(func=cmd_train)
+
+    d = sub.add_parser("diagnose", help="classify lesion photos and print calibrated top-k")
+    d.add_argument("images", nargs="+", help="image files")
+    d.add_argument("--json", action="store_true", help="one JSON object per image")
+    d.add_argument("--top-k", type=int, default=3)
+    d.add_argument("--lang", choices=["en", "ko"], default="en")
+    _add_model_args(d)
+    d.set_defaults(func=cmd_diagnose)
+
+    e = sub.add_parser("export", help="checkpoint → ONNX fp32 + int8 + model card (needs [train])")
+    e.add_argument("checkpoint", help="best.pt from skindoctor train")
+    _add_data_args(e)
+    e.add_argument("--split", required=True, help="split CSV written by training")
+    e.add_argument("--model-dir", default="models")
+    e.add_argument("--calibration-images", type=int, default=300)
+    e.set_defaults(func=cmd_export)
+
+    v = sub.add_parser("evaluate", help="test-split metrics for every ONNX variant → docs/model_card.md")
+    _add_data_args(v)
+    v.add_argument("--split", required=True, help="split CSV written by training")
+    v.add_argument("--model-dir", default="models")
+    v.add_argument("--docs", default="docs")
+    v.set_defaults(func=cmd_evaluate)
     return p
 
 

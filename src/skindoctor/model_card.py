@@ -1,0 +1,67 @@
+"""The model contract, written once in ``models/model_card.json`` and read by every consumer.
+
+It names the ONNX files, the class order, the input size and normalisation, the calibration
+temperature, the malignancy threshold chosen on validation data, metrics, provenance and licence.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from .errors import ModelError
+from .labels import LesionClass, resolve_classes
+from .vision.preprocess import InputSpec
+
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+CARD_NAME = "model_card.json"
+
+
+class InputContract(BaseModel):
+    size: int
+    mean: list[float] = [0.5, 0.5, 0.5]
+    std: list[float] = [0.5, 0.5, 0.5]
+    layout: str = "NCHW"
+    color: str = "RGB"
+    resize: str = ""
+
+    def spec(self) -> InputSpec:
+        return InputSpec(self.size, tuple(self.mean), tuple(self.std))
+
+
+class ModelCard(BaseModel):
+    name: str
+    architecture: str = "MobileNetV2 (width 1.0)"
+    files: dict[str, str] = Field(description="variant (fp32, int8) → ONNX file name beside the card")
+    default_variant: str = "int8"
+    classes: list[str | dict]
+    input: InputContract
+    temperature: float = 1.0
+    malignant_threshold: float | None = Field(
+        None, description="summed probability of can-be-malignant classes above which a doctor is advised")
+    metrics: dict[str, Any] = {}
+    training: dict[str, Any] = {}
+    provenance: dict[str, Any] = {}
+    license: dict[str, Any] = {}
+
+    def lesion_classes(self) -> list[LesionClass]:
+        return resolve_classes(self.classes)
+
+    def save(self, directory: str | Path) -> Path:
+        path = Path(directory) / CARD_NAME
+        path.write_text(json.dumps(self.model_dump(), indent=2, ensure_ascii=False) + "\n")
+        return path
+
+
+def load_card(directory: str | Path = MODELS_DIR) -> ModelCard:
+    """Read and validate ``model_card.json`` in ``directory``; ModelError naming the file if unusable."""
+    path = Path(directory) / CARD_NAME
+    try:
+        return ModelCard.model_validate_json(path.read_bytes())
+    except FileNotFoundError:
+        raise ModelError(f"model card not found: {path}") from None
+    except (ValidationError, ValueError) as e:
+        raise ModelError(f"model card {path} is invalid: {str(e).splitlines()[0]}") from None

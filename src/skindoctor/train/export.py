@@ -1,0 +1,116 @@
+"""Export a trained checkpoint to ONNX fp32 (dynamic batch) and int8 (static, QDQ, per-channel).
+
+Both files are checked against the torch model on real images (top-1 agreement, largest
+probability difference), and the model card is written beside them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import torch
+from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+from onnxruntime.quantization.shape_inference import quant_pre_process
+
+from ..labels import CATALOGUE
+from ..model_card import InputContract, ModelCard
+from ..vision.classifier import OnnxClassifier, softmax
+from ..vision.preprocess import InputSpec, center_square, to_tensor
+from .augment import augment
+from .data import Sample, load_rgb
+from .train import load_checkpoint
+
+log = logging.getLogger(__name__)
+INPUT_NAME, OUTPUT_NAME = "image", "logits"
+
+
+def export_fp32(model: torch.nn.Module, size: int, path: Path) -> None:
+    """ONNX with a dynamic batch axis; one self-contained file."""
+    dummy = torch.zeros(1, 3, size, size)
+    torch.onnx.export(model, (dummy,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                      dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                      dynamo=False, opset_version=17)
+    onnx.checker.check_model(str(path))
+
+
+class _Calibration(CalibrationDataReader):
+    """Feeds preprocessed training images (plain and camera-augmented) to the calibrator."""
+
+    def __init__(self, images: list[np.ndarray], spec: InputSpec, seed: int = 0):
+        rng = np.random.default_rng(seed)
+        self.batches = []
+        for i, img in enumerate(images):
+            view = center_square(img) if i % 2 == 0 else augment(img, spec.size, rng)
+            self.batches.append({INPUT_NAME: to_tensor(view, spec)[None]})
+        self.it = iter(self.batches)
+
+    def get_next(self):
+        return next(self.it, None)
+
+
+def quantize_int8(fp32: Path, out: Path, calibration: list[np.ndarray], spec: InputSpec) -> None:
+    """ONNX Runtime static quantisation: QDQ, per-channel int8 weights, uint8 activations."""
+    with tempfile.TemporaryDirectory() as tmp:
+        prepped = Path(tmp) / "prepped.onnx"
+        quant_pre_process(str(fp32), str(prepped), skip_symbolic_shape=True)
+        quantize_static(str(prepped), str(out), _Calibration(calibration, spec),
+                        quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+
+
+def compare(model: torch.nn.Module, clf: OnnxClassifier, images: list[np.ndarray], temperature: float) -> dict:
+    """Top-1 agreement and largest probability difference between torch and an ONNX file."""
+    x = np.stack([to_tensor(center_square(img), clf.spec) for img in images])
+    with torch.no_grad():
+        p_torch = softmax(model(torch.from_numpy(x)).numpy(), temperature)
+    p_onnx = np.concatenate([softmax(clf.logits(x[i:i + 64]), temperature) for i in range(0, len(x), 64)])
+    return {"images": len(images),
+            "top1_agreement": float((p_torch.argmax(1) == p_onnx.argmax(1)).mean()),
+            "max_prob_diff": float(np.abs(p_torch - p_onnx).max())}
+
+
+def card_classes(codes: list[str]) -> list[str | dict]:
+    """Catalogue codes stay codes; a user's own classes get an entry to edit (names, malignancy)."""
+    return [c if c in CATALOGUE else {"code": c, "name_en": c, "name_ko": c, "can_be_malignant": False}
+            for c in codes]
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample], check: list[Sample],
+           name: str = "skindoctor-mnv2", card_extra: dict | None = None) -> ModelCard:
+    """Checkpoint → ``{name}.onnx``, ``{name}-int8.onnx`` and ``model_card.json`` in ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model, meta = load_checkpoint(checkpoint)
+    spec = InputContract(**meta["input"]).spec()
+    temperature = float(meta.get("temperature", 1.0))
+    fp32, int8 = out_dir / f"{name}.onnx", out_dir / f"{name}-int8.onnx"
+    export_fp32(model, spec.size, fp32)
+    log.info("wrote %s", fp32)
+    quantize_int8(fp32, int8, [load_rgb(s.path) for s in calibration], spec)
+    log.info("wrote %s", int8)
+
+    card = ModelCard(name=name, files={"fp32": fp32.name, "int8": int8.name}, classes=card_classes(meta["classes"]),
+                     input=InputContract(**meta["input"]), temperature=temperature,
+                     training={"checkpoint_epoch": meta.get("epoch"), "config": meta.get("config"),
+                               "history": meta.get("history")},
+                     **(card_extra or {}))
+    card.save(out_dir)
+    check_images = [load_rgb(s.path) for s in check]
+    checks = {}
+    for variant, path in (("fp32", fp32), ("int8", int8)):
+        clf = OnnxClassifier(out_dir, variant=variant, card=card)
+        checks[variant] = {**compare(model, clf, check_images, temperature),
+                           "bytes": path.stat().st_size, "sha256": sha256(path)}
+        log.info("%s vs torch: %s", variant, checks[variant])
+    card.metrics = {**card.metrics, "export_check": checks}
+    card.save(out_dir)
+    return card

@@ -1,0 +1,84 @@
+"""ONNX Runtime classifier: crop in, calibrated class probabilities out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from ..errors import ModelError
+from ..model_card import MODELS_DIR, ModelCard, load_card
+from .preprocess import to_tensor
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Calibrated probabilities over the model card's classes."""
+
+    probs: np.ndarray
+    classes: tuple[str, ...]
+
+    @property
+    def top_index(self) -> int:
+        return int(self.probs.argmax())
+
+    @property
+    def top_class(self) -> str:
+        return self.classes[self.top_index]
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probs.max())
+
+    def top_k(self, k: int = 3) -> list[tuple[str, float]]:
+        order = np.argsort(-self.probs)[:k]
+        return [(self.classes[i], float(self.probs[i])) for i in order]
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class OnnxClassifier:
+    """Loads an ONNX variant named in the model card and classifies RGB crops."""
+
+    def __init__(self, model_dir: str | Path = MODELS_DIR, variant: str | None = None,
+                 threads: int = 1, card: ModelCard | None = None):
+        self.model_dir = Path(model_dir)
+        self.card = card or load_card(self.model_dir)
+        self.variant = variant or self.card.default_variant
+        if self.variant not in self.card.files:
+            raise ModelError(f"model variant {self.variant!r} is not in the card (have: {', '.join(self.card.files)})")
+        self.path = self.model_dir / self.card.files[self.variant]
+        if not self.path.is_file():
+            raise ModelError(f"model file not found: {self.path}")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types for broken files
+            raise ModelError(f"model file {self.path} cannot be loaded: {str(e).splitlines()[0]}") from None
+        self.input_name = self.session.get_inputs()[0].name
+        self.spec = self.card.input.spec()
+        self.classes = tuple(c.code for c in self.card.lesion_classes())
+        self.temperature = self.card.temperature
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """Raw logits for a preprocessed float32 batch (N×3×S×S)."""
+        return self.session.run(None, {self.input_name: batch})[0]
+
+    def predict(self, crop: np.ndarray) -> Prediction:
+        """One RGB uint8 crop (any size) → calibrated prediction."""
+        return self.predict_batch([crop])[0]
+
+    def predict_batch(self, crops: list[np.ndarray]) -> list[Prediction]:
+        batch = np.stack([to_tensor(c, self.spec) for c in crops])
+        probs = softmax(self.logits(batch), self.temperature)
+        return [Prediction(p, self.classes) for p in probs]
