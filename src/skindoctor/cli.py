@@ -107,6 +107,17 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def cmd_import_h5(args) -> int:
+    try:
+        from .train.h5import import import_h5
+    except ImportError as e:
+        raise SkinDoctorError(f"import-h5 needs the [keras] extra: pip install 'skindoctor[keras]' ({e.name} missing)")
+    classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+    card = import_h5(args.model, classes, args.model_dir, args.name, args.preprocessing, args.calibration_images)
+    print(f"wrote {', '.join(card.files.values())} and model_card.json to {args.model_dir}")
+    return 0
+
+
 def _add_data_args(t: argparse.ArgumentParser) -> None:
     t.add_argument("--data", default=str(DEFAULT_DATA),
                    help="HAM10000 folder (metadata.csv + images/), or a folder with one sub-folder per class")
@@ -162,6 +173,17 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--model-dir", default="models")
     v.add_argument("--docs", default="docs")
     v.set_defaults(func=cmd_evaluate)
+
+    h = sub.add_parser("import-h5", help="Keras .h5 classifier → ONNX + model card (needs [keras])")
+    h.add_argument("model", help="the Keras .h5 file")
+    h.add_argument("--classes", required=True, help="comma-separated class codes in the model's output order")
+    h.add_argument("--model-dir", default="models/imported", help="where to write the ONNX files and card")
+    h.add_argument("--name", help="file name stem (default: the .h5 file's)")
+    h.add_argument("--preprocessing", choices=["tf", "torch", "unit"], default="tf",
+                   help="what the Keras model expects: tf = x/127.5-1 (MobileNetV2 default), torch = ImageNet "
+                        "mean/std, unit = x/255")
+    h.add_argument("--calibration-images", help="folder-per-class images to calibrate an int8 copy on")
+    h.set_defaults(func=cmd_import_h5)
     return p
 
 

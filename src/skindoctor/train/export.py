@@ -8,25 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import onnx
 import torch
-from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-from onnxruntime.quantization.shape_inference import quant_pre_process
 
 from ..labels import CATALOGUE
 from ..model_card import InputContract, ModelCard
 from ..vision.classifier import OnnxClassifier, softmax
-from ..vision.preprocess import InputSpec, center_square, to_tensor
-from .augment import augment
+from ..vision.preprocess import center_square, to_tensor
 from .data import Sample, load_rgb
+from .quantize import INPUT_NAME, quantize_int8
 from .train import load_checkpoint
 
 log = logging.getLogger(__name__)
-INPUT_NAME, OUTPUT_NAME = "image", "logits"
+OUTPUT_NAME = "logits"
 
 
 def export_fp32(model: torch.nn.Module, size: int, path: Path) -> None:
@@ -36,31 +33,6 @@ def export_fp32(model: torch.nn.Module, size: int, path: Path) -> None:
                       dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
                       dynamo=False, opset_version=17)
     onnx.checker.check_model(str(path))
-
-
-class _Calibration(CalibrationDataReader):
-    """Feeds preprocessed training images (plain and camera-augmented) to the calibrator."""
-
-    def __init__(self, images: list[np.ndarray], spec: InputSpec, seed: int = 0):
-        rng = np.random.default_rng(seed)
-        self.batches = []
-        for i, img in enumerate(images):
-            view = center_square(img) if i % 2 == 0 else augment(img, spec.size, rng)
-            self.batches.append({INPUT_NAME: to_tensor(view, spec)[None]})
-        self.it = iter(self.batches)
-
-    def get_next(self):
-        return next(self.it, None)
-
-
-def quantize_int8(fp32: Path, out: Path, calibration: list[np.ndarray], spec: InputSpec) -> None:
-    """ONNX Runtime static quantisation: QDQ, per-channel int8 weights, uint8 activations."""
-    with tempfile.TemporaryDirectory() as tmp:
-        prepped = Path(tmp) / "prepped.onnx"
-        quant_pre_process(str(fp32), str(prepped), skip_symbolic_shape=True)
-        quantize_static(str(prepped), str(out), _Calibration(calibration, spec),
-                        quant_format=QuantFormat.QDQ, per_channel=True,
-                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
 
 
 def compare(model: torch.nn.Module, clf: OnnxClassifier, images: list[np.ndarray], temperature: float) -> dict:

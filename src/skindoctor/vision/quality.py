@@ -1,0 +1,81 @@
+"""Quality gate: is this frame good enough to classify? If not, tell the person why.
+
+Checks, in the order a person can fix them: light (too dark / too bright), skin in view, a lesion
+found and big enough, and sharpness of the lesion crop (variance of the Laplacian at the model's
+input size, so it does not depend on camera resolution).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .localize import Localization
+
+MESSAGES = {
+    "ok": ("Hold still — analysing", "그대로 유지하세요 — 분석 중"),
+    "too_dark": ("More light, please", "조명을 더 밝게 해 주세요"),
+    "too_bright": ("Too bright — avoid direct light or glare", "너무 밝습니다 — 직사광이나 반사를 피해 주세요"),
+    "no_skin": ("No skin in view", "피부가 보이지 않습니다"),
+    "no_lesion": ("No lesion found — centre it in the picture", "병변이 보이지 않습니다 — 화면 가운데에 맞춰 주세요"),
+    "too_small": ("Move closer", "더 가까이 대 주세요"),
+    "blurry": ("Hold still — the picture is blurred", "움직이지 마세요 — 사진이 흐립니다"),
+}
+
+
+def message(reason: str, lang: str = "en") -> str:
+    en, ko = MESSAGES[reason]
+    return ko if lang == "ko" else en
+
+
+@dataclass(frozen=True)
+class Quality:
+    ok: bool
+    reason: str  # a key of MESSAGES
+    metrics: dict = field(default_factory=dict)
+
+    def message(self, lang: str = "en") -> str:
+        return message(self.reason, lang)
+
+
+@dataclass(frozen=True)
+class QualityGate:
+    min_brightness: float = 45.0
+    max_brightness: float = 235.0
+    max_clipped: float = 0.35
+    min_skin: float = 0.2
+    min_lesion_area: float = 0.01
+    min_sharpness: float = 8.0
+
+    def check_frame(self, frame: np.ndarray) -> Quality:
+        """Light and skin checks on the whole frame (cheap: a 64-px thumbnail)."""
+        thumb = cv2.resize(frame, (64, 48), interpolation=cv2.INTER_AREA)
+        ycc = cv2.cvtColor(thumb, cv2.COLOR_RGB2YCrCb)
+        y = ycc[..., 0]
+        brightness, clipped = float(y.mean()), float((y >= 250).mean())
+        skin = float(((ycc[..., 1] >= 133) & (ycc[..., 1] <= 180) & (ycc[..., 2] >= 77) & (ycc[..., 2] <= 135)
+                      & (y > 30)).mean())
+        metrics = {"brightness": brightness, "clipped": clipped, "skin": skin}
+        if brightness < self.min_brightness:
+            return Quality(False, "too_dark", metrics)
+        if brightness > self.max_brightness or clipped > self.max_clipped:
+            return Quality(False, "too_bright", metrics)
+        if skin < self.min_skin:
+            return Quality(False, "no_skin", metrics)
+        return Quality(True, "ok", metrics)
+
+    def check_lesion(self, frame_quality: Quality, loc: Localization, crop_at_input: np.ndarray | None) -> Quality:
+        """Lesion found, big enough, and sharp (on the crop already resized to the model's input)."""
+        metrics = {**frame_quality.metrics, "lesion_area": loc.area_fraction, "contrast": loc.contrast}
+        if loc.box is None:
+            return Quality(False, "no_lesion", metrics)
+        if loc.area_fraction < self.min_lesion_area:
+            return Quality(False, "too_small", metrics)
+        gray = cv2.cvtColor(crop_at_input, cv2.COLOR_RGB2GRAY)
+        sharpness = float(cv2.Laplacian(gray, cv2.CV_32F).var())
+        metrics["sharpness"] = sharpness
+        if sharpness < self.min_sharpness:
+            return Quality(False, "blurry", metrics)
+        return Quality(True, "ok", metrics)

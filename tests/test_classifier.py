@@ -1,0 +1,75 @@
+"""The shipped model: contract, calibrated output, preprocessing parity, real accuracy."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from skindoctor.labels import CATALOGUE
+from skindoctor.model_card import load_card
+from skindoctor.train.data import load_rgb
+from skindoctor.vision.preprocess import center_square, to_tensor
+
+from .conftest import MODELS, needs_ham, needs_torch
+
+
+def test_card_describes_the_shipped_files():
+    card = load_card(MODELS)
+    assert set(card.files) == {"fp32", "int8"}
+    for f in card.files.values():
+        assert (MODELS / f).is_file()
+    assert [c.code for c in card.lesion_classes()] == sorted(CATALOGUE)
+    assert card.temperature > 0 and 0 < card.malignant_threshold < 1
+    assert "CC BY-NC-SA 4.0" in card.license["license"]
+    assert card.metrics["test"]["int8"]["n"] > 1000
+
+
+def test_prediction_is_a_distribution_over_card_classes(classifier):
+    crop = np.random.default_rng(1).integers(0, 255, (150, 150, 3), np.uint8)
+    pred = classifier.predict(crop)
+    assert pred.probs.shape == (len(classifier.card.classes),)
+    assert pred.probs.sum() == pytest.approx(1.0, abs=1e-5)
+    assert pred.top_k(3)[0] == (pred.top_class, pred.confidence)
+
+
+@needs_ham
+def test_real_test_images_are_mostly_right(classifier, test_split_samples):
+    rng = np.random.default_rng(0)
+    chosen = [test_split_samples[i] for i in rng.choice(len(test_split_samples), 120, replace=False)]
+    preds = classifier.predict_batch([center_square(load_rgb(s.path)) for s in chosen])
+    acc = np.mean([p.top_class == s.label for p, s in zip(preds, chosen)])
+    assert acc > 0.6, acc
+
+
+@needs_ham
+@needs_torch
+def test_training_eval_input_equals_runtime_input(ham_samples):
+    """The tensor the trainer validates on is bit-identical to what OnnxClassifier feeds ONNX."""
+    from skindoctor.train.train import LesionDataset
+
+    card = load_card(MODELS)
+    spec = card.input.spec()
+    samples = ham_samples[:5]
+    ds = LesionDataset([load_rgb(s.path) for s in samples], samples, {c: i for i, c in enumerate(card.classes)},
+                       spec, train=False)
+    from skindoctor.vision.image_io import read_image
+
+    for i, s in enumerate(samples):
+        runtime = to_tensor(center_square(read_image(s.path)), spec)
+        np.testing.assert_array_equal(ds[i][0].numpy(), runtime)
+
+
+@needs_ham
+def test_diagnose_cli_json(test_split_samples):
+    paths = [str(s.path) for s in test_split_samples[:3]]
+    r = subprocess.run([sys.executable, "-m", "skindoctor.cli", "diagnose", "--json", "--lang", "ko", *paths],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [row["image"] for row in rows] == paths
+    for row in rows:
+        assert len(row["top_k"]) == 3
+        assert row["top_k"][0]["class"] == row["top_class"]
+        assert row["top_k"][0]["name"] == CATALOGUE[row["top_class"]].name_ko

@@ -1,0 +1,56 @@
+"""A Keras MobileNetV2 .h5 classifier becomes our ONNX + model card, matching Keras' outputs."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from skindoctor.model_card import load_card
+from skindoctor.vision.classifier import OnnxClassifier
+
+pytestmark = pytest.mark.slow
+keras = pytest.importorskip("keras", reason="needs the [keras] extra (tensorflow-cpu, tf2onnx)")
+
+
+@pytest.fixture(scope="module")
+def h5_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("keras") / "team_model.h5"
+    base = keras.applications.MobileNetV2(input_shape=(96, 96, 3), alpha=0.35, weights=None, include_top=False,
+                                          pooling="avg")
+    head = keras.layers.Dense(3, activation="softmax")(keras.layers.Dropout(0.2)(base.output))
+    model = keras.Model(base.input, head)
+    rng = np.random.default_rng(0)
+    model.layers[-1].set_weights([rng.normal(0, 0.5, (1280, 3)).astype(np.float32), np.zeros(3, np.float32)])
+    model.save(path)
+    return path, model
+
+
+def test_import_h5_matches_keras(h5_model, tmp_path):
+    path, model = h5_model
+    out = tmp_path / "imported"
+    r = subprocess.run([sys.executable, "-m", "skindoctor.cli", "import-h5", str(path), "--classes", "mel,nv,benign_x",
+                        "--model-dir", str(out)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    card = load_card(out)
+    assert [c.code for c in card.lesion_classes()] == ["mel", "nv", "benign_x"]
+    assert card.input.size == 96 and card.input.mean == [0.5, 0.5, 0.5]
+    clf = OnnxClassifier(out)
+    rng = np.random.default_rng(1)
+    crops = [rng.integers(0, 255, (96, 96, 3), np.uint8) for _ in range(4)]
+    ours = np.stack([p.probs for p in clf.predict_batch(crops)])
+    theirs = model.predict(np.stack(crops).astype(np.float32) / 127.5 - 1, verbose=0)
+    np.testing.assert_allclose(ours, theirs, atol=1e-4)
+    assert ours.std() > 0.01  # the head is not uniform, so agreement is meaningful
+
+
+def test_import_h5_rejects_wrong_class_count_and_non_model(h5_model, tmp_path):
+    path, _ = h5_model
+    r = subprocess.run([sys.executable, "-m", "skindoctor.cli", "import-h5", str(path), "--classes", "a,b",
+                        "--model-dir", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2 and "3 outputs but 2 classes" in r.stderr and "Traceback" not in r.stderr
+    junk = tmp_path / "junk.h5"
+    junk.write_bytes(b"not hdf5")
+    r = subprocess.run([sys.executable, "-m", "skindoctor.cli", "import-h5", str(junk), "--classes", "a",
+                        "--model-dir", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 2 and "not a Keras model file" in r.stderr and "Traceback" not in r.stderr
