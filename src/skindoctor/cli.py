@@ -35,6 +35,12 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _advisor(args, clf):
+    from .advice.advisor import Advisor
+
+    return Advisor.from_settings(clf.card, lang=args.lang, use_llm=args.llm)
+
+
 def _classifier(args):
     from .config import get_settings
     from .vision.classifier import OnnxClassifier
@@ -67,6 +73,89 @@ def cmd_diagnose(args) -> int:
         else:
             print(f"{path}: " + ", ".join(f"{names[c]} [{c}] {p:.1%}" for c, p in top))
     return 2 if failed else 0
+
+
+def cmd_watch(args) -> int:
+    import json
+
+    from .stream.confirm import HoldConfirmer
+    from .stream.pipeline import Pipeline
+    from .stream.sources import open_source
+
+    clf = _classifier(args)
+    pipeline = Pipeline(clf, confirmer=HoldConfirmer(hold_seconds=args.hold), advisor=_advisor(args, clf))
+    source = open_source(args.source, fps=args.fps)
+    names = {c.code: c.name(args.lang) for c in clf.card.lesion_classes()}
+    show = _Window() if args.show else None
+    last_status = ""
+    for result in pipeline.run(source, max_rate=args.max_rate, stop_on_diagnosis=True,
+                               keep_frames=args.show):
+        if show:
+            show.draw(result)
+        if args.json:
+            print(json.dumps(result.to_dict(args.lang), ensure_ascii=False), flush=True)
+        elif not result.diagnosis:
+            status = result.quality.message(args.lang) if not result.quality.ok else (
+                f"{names[result.prediction.top_class]} {result.prediction.confidence:.0%} — "
+                f"hold {result.hold.progress:.0%}")
+            if status != last_status:
+                print(status, file=sys.stderr, flush=True)
+                last_status = status
+        if result.diagnosis:
+            if not args.json:
+                _print_diagnosis(result.diagnosis, names, args.lang)
+            if show:
+                show.wait()
+            return 0
+    print("skindoctor: the source ended before a diagnosis was confirmed", file=sys.stderr)
+    return 1
+
+
+def _print_diagnosis(d, names, lang) -> None:
+    print(f"Confirmed: {names[d.code]} [{d.code}] {d.confidence:.1%} (held {d.held_seconds:.1f} s)")
+    if d.advice is not None:
+        print(d.advice.as_text())
+
+
+class _Window:
+    """``--show``: an OpenCV window with the box, class, confidence and the hold bar."""
+
+    def __init__(self):
+        import cv2
+
+        try:
+            cv2.namedWindow("skindoctor", cv2.WINDOW_NORMAL)
+        except cv2.error:
+            raise SkinDoctorError("--show needs a display and OpenCV with GUI support "
+                                  "(pip install opencv-python); use --json without a display") from None
+
+    def draw(self, result) -> None:
+        import cv2
+
+        from .stream.overlay import draw_overlay
+
+        cv2.imshow("skindoctor", cv2.cvtColor(draw_overlay(result.frame, result), cv2.COLOR_RGB2BGR))
+        cv2.waitKey(1)
+
+    def wait(self) -> None:
+        import cv2
+
+        cv2.waitKey(3000)
+        cv2.destroyAllWindows()
+
+
+def cmd_advise(args) -> int:
+    import json
+
+    from .advice.advisor import Advisor
+    from .config import get_settings
+    from .model_card import load_card
+
+    settings = get_settings(model_dir=args.model_dir)
+    advisor = Advisor.from_settings(load_card(settings.model_dir), lang=args.lang, use_llm=args.llm)
+    advice = advisor.advise(args.code)
+    print(json.dumps(advice.model_dump(), ensure_ascii=False, indent=2) if args.json else advice.as_text())
+    return 0
 
 
 def cmd_export(args) -> int:
@@ -158,6 +247,28 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--lang", choices=["en", "ko"], default="en")
     _add_model_args(d)
     d.set_defaults(func=cmd_diagnose)
+
+    w = sub.add_parser("watch", help="live recognition from a camera, video, folder or stream URL")
+    w.add_argument("--source", default="0", help="camera index (0), video file, image folder, or rtsp/http URL")
+    w.add_argument("--show", action="store_true", help="show a window with the box, class and hold progress")
+    w.add_argument("--json", action="store_true", help="print one JSON line per processed frame")
+    w.add_argument("--hold", type=float, default=3.0, help="seconds a class must hold to be confirmed")
+    w.add_argument("--max-rate", type=float, default=15.0, help="frames analysed per second at most")
+    w.add_argument("--fps", type=float, default=10.0, help="frame rate assumed for an image folder")
+    w.add_argument("--lang", choices=["en", "ko"], default="en")
+    w.add_argument("--llm", action=argparse.BooleanOptionalAction, default=None,
+                   help="word the advice with the LLM (default: when one is configured and reachable)")
+    _add_model_args(w)
+    w.set_defaults(func=cmd_watch)
+
+    a = sub.add_parser("advise", help="care guidance for a class (knowledge base, or the LLM's wording)")
+    a.add_argument("code", help="class code, e.g. mel")
+    a.add_argument("--lang", choices=["en", "ko"], default=None)
+    a.add_argument("--llm", action=argparse.BooleanOptionalAction, default=None,
+                   help="word the advice with the LLM (default: on, falling back to the knowledge base)")
+    a.add_argument("--json", action="store_true")
+    a.add_argument("--model-dir", help="folder with model_card.json (for the class list and thresholds)")
+    a.set_defaults(func=cmd_advise)
 
     e = sub.add_parser("export", help="checkpoint → ONNX fp32 + int8 + model card (needs [train])")
     e.add_argument("checkpoint", help="best.pt from skindoctor train")

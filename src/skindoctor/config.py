@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .model_card import MODELS_DIR
@@ -15,7 +18,17 @@ class Settings(BaseSettings):
     model_dir: Path = MODELS_DIR
     model_variant: str | None = None  # default: the card's default_variant
     threads: int = 1
-    lang: str = "en"
+    lang: Literal["en", "ko"] = "en"
+
+    # care guidance wording (urgency is always decided by our rules)
+    use_llm: bool = True  # falls back to the knowledge base when the LLM is down, slow or wrong
+    llm_provider: Literal["ollama", "openai", "none"] = "ollama"
+    llm_model: str = "gemma3:1b"
+    ollama_host: str = Field(default_factory=lambda: os.environ.get("OLLAMA_HOST", "http://127.0.0.1:11434"))
+    llm_base_url: str = "http://127.0.0.1:8080"  # an OpenAI-compatible server (llama.cpp, vLLM, LM Studio…)
+    llm_api_key: str | None = None
+    llm_api_mode: Literal["chat", "completion"] = "chat"
+    llm_timeout: float = 20.0
 
 
 def get_settings(**overrides) -> Settings:

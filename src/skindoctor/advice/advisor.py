@@ -1,0 +1,168 @@
+"""Care guidance for a confirmed diagnosis: rules decide urgency, the knowledge base gives the text,
+and an LLM (when one answers well in time) rewords it. The answer says which source it used."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from ..labels import LesionClass
+from .knowledge import GENERIC, Knowledge, Urgency, load_knowledge
+from .llm import LLMError, OllamaClient, OpenAICompatibleClient
+from .triage import Triage, TriageRules, triage
+from .validate import SCHEMA, Rejected, validate_answer
+
+log = logging.getLogger(__name__)
+
+RAISED = {
+    "en": ("The most likely class is {name}, but this picture also gives {pct:.0%} to lesions that can be "
+           "malignant, so our rules advise: {label}."),
+    "ko": "가장 가능성이 높은 분류는 {name}이지만, 악성일 수 있는 병변의 확률도 {pct:.0%}로 나와 다음을 권합니다: {label}.",
+}
+UNCERTAIN = {
+    "en": "The model is not confident about this picture ({pct:.0%} for the top class): have it checked by a doctor.",
+    "ko": "이 사진에 대한 모델의 확신이 낮습니다(가장 높은 분류 {pct:.0%}). 의사에게 확인을 받으세요.",
+}
+
+
+class Advice(BaseModel):
+    code: str
+    name: str
+    lang: str
+    description: str
+    appearance: str
+    care: list[str]
+    warning_signs: list[str]
+    see_doctor: str
+    urgency: Literal["routine", "weeks", "prompt"]
+    urgency_label: str
+    see_a_doctor: bool
+    uncertain: bool
+    malignant_score: float
+    triage_reasons: list[str]
+    source: Literal["knowledge_base", "llm"]
+    llm_model: str | None = None
+    fallback_reason: str | None = None
+    disclaimer: str
+    sources: list[str]
+
+    def as_text(self) -> str:
+        lines = [f"{self.name} — {self.urgency_label}", "", self.description, ""]
+        lines += [f"  • {c}" for c in self.care]
+        source = self.source + (f": {self.llm_model}" if self.llm_model else "")
+        if self.fallback_reason:
+            source += f" — LLM not used: {self.fallback_reason}"
+        lines += ["", self.see_doctor, "", f"[{source}]", self.disclaimer]
+        return "\n".join(lines)
+
+
+def client_from_settings(settings):
+    """The configured LLM client, or None when the LLM is switched off."""
+    if settings.llm_provider == "none":
+        return None
+    if settings.llm_provider == "ollama":
+        return OllamaClient(settings.ollama_host, settings.llm_model, timeout=settings.llm_timeout)
+    return OpenAICompatibleClient(settings.llm_base_url, settings.llm_model, api_key=settings.llm_api_key,
+                                  mode=settings.llm_api_mode, timeout=settings.llm_timeout)
+
+
+class Advisor:
+    def __init__(self, classes: list[LesionClass], rules: TriageRules | None = None, client=None,
+                 lang: str = "en", use_llm: bool = True):
+        self.classes, self.rules, self.client = classes, rules or TriageRules(), client
+        self.lang, self.use_llm = lang, use_llm
+        self.index = {c.code: i for i, c in enumerate(classes)}
+
+    @classmethod
+    def from_settings(cls, card, lang: str | None = None, use_llm: bool | None = None, settings=None) -> "Advisor":
+        from ..config import get_settings
+
+        settings = settings or get_settings()
+        rules = TriageRules(malignant_threshold=card.malignant_threshold or TriageRules.malignant_threshold)
+        return cls(card.lesion_classes(), rules, client_from_settings(settings), lang or settings.lang,
+                   settings.use_llm if use_llm is None else use_llm)
+
+    def one_hot(self, code: str) -> np.ndarray:
+        if code not in self.index:
+            from ..errors import InputError
+
+            raise InputError(f"unknown class {code!r} (known: {', '.join(self.index)})")
+        p = np.zeros(len(self.classes))
+        p[self.index[code]] = 1.0
+        return p
+
+    def knowledge_advice(self, probs: np.ndarray, lang: str) -> tuple[Advice, Triage, Knowledge]:
+        kb = load_knowledge(lang)
+        t = triage(probs, self.classes, kb, self.rules)
+        cls = self.classes[self.index[t.top_class]]
+        entry = kb.entry(t.top_class)
+        label = kb.uncertain_label if t.uncertain else kb.urgency_labels[t.urgency.name]
+        if entry is not None:
+            text = dict(name=entry.name, description=entry.description, appearance=entry.appearance,
+                        care=entry.care, warning_signs=entry.warning_signs, see_doctor=entry.see_doctor)
+            own = entry.urgency_level()
+        else:
+            text = dict(name=cls.name(lang), description=GENERIC[lang], appearance="", care=[GENERIC[lang]],
+                        warning_signs=[], see_doctor=label)
+            own = t.urgency
+        if t.uncertain:
+            text["see_doctor"] = UNCERTAIN[lang].format(pct=float(np.max(probs)))
+        elif t.urgency > own:
+            text["see_doctor"] = RAISED[lang].format(name=text["name"], pct=t.malignant_score, label=label)
+        advice = Advice(code=t.top_class, lang=lang, urgency=t.urgency.name, urgency_label=label,
+                        see_a_doctor=t.see_doctor, uncertain=t.uncertain, malignant_score=t.malignant_score,
+                        triage_reasons=list(t.reasons), source="knowledge_base", disclaimer=kb.disclaimer,
+                        sources=kb.sources, **text)
+        return advice, t, kb
+
+    def _messages(self, advice: Advice, lang: str) -> list[dict]:
+        language = "Korean (한국어)" if lang == "ko" else "English"
+        system = (f"You write short, kind, plain-language skin-care guidance for a patient, in {language} only. "
+                  "Use only the facts given. Never mention medicine names or doses. Never change the urgency: "
+                  f"it is fixed as: \"{advice.urgency_label}\". Answer with one JSON object with the keys "
+                  "description (2-3 sentences), care (2-5 short items), when_to_see_doctor (1-2 sentences).")
+        user = (f"Condition: {advice.name}\nFacts: {advice.description}\nTypical look: {advice.appearance}\n"
+                f"Care: {' '.join(advice.care)}\nWarning signs: {' '.join(advice.warning_signs)}\n"
+                f"When to see a doctor: {advice.see_doctor}\nUrgency (fixed): {advice.urgency_label}")
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    def stream(self, probs: np.ndarray, lang: str | None = None, use_llm: bool | None = None) -> Iterator[dict]:
+        """Events: the knowledge-base advice at once, then LLM text as it arrives, then the final advice."""
+        lang = lang or self.lang
+        advice, t, _ = self.knowledge_advice(np.asarray(probs, dtype=np.float64), lang)
+        yield {"type": "advice", "final": False, "advice": advice}
+        use = self.use_llm if use_llm is None else use_llm
+        if not use or self.client is None:
+            reason = "LLM switched off" if not use or self.client is None else None
+            yield {"type": "advice", "final": True, "advice": advice.model_copy(update={"fallback_reason": reason})}
+            return
+        chunks: list[str] = []
+        try:
+            for chunk in self.client.stream(self._messages(advice, lang), SCHEMA):
+                chunks.append(chunk)
+                yield {"type": "llm_delta", "text": chunk}
+            answer = validate_answer("".join(chunks), lang, t.urgency)
+        except (LLMError, Rejected) as e:
+            log.info("LLM advice not used: %s", e)
+            yield {"type": "advice", "final": True,
+                   "advice": advice.model_copy(update={"fallback_reason": str(e), "llm_model": None})}
+            return
+        final = advice.model_copy(update={
+            "description": answer.description, "care": answer.care, "see_doctor": answer.when_to_see_doctor
+            if not (t.uncertain or "malignant-score" in t.reasons) else advice.see_doctor,
+            "source": "llm", "llm_model": self.client.name})
+        yield {"type": "advice", "final": True, "advice": final}
+
+    def advise_probs(self, probs: np.ndarray, lang: str | None = None, use_llm: bool | None = None) -> Advice:
+        final = None
+        for event in self.stream(probs, lang, use_llm):
+            if event["type"] == "advice":
+                final = event["advice"]
+        return final
+
+    def advise(self, code: str, lang: str | None = None, use_llm: bool | None = None) -> Advice:
+        return self.advise_probs(self.one_hot(code), lang, use_llm)

@@ -1,0 +1,132 @@
+"""The live pipeline: frame → quality gate → localise → crop → classify → 3-second confirmation.
+
+``Pipeline.process`` takes one frame; ``Pipeline.run`` drives a source at a bounded rate with
+latest-frame semantics and yields a ``FrameResult`` per processed frame; the one that confirms
+carries the ``Diagnosis``. No I/O besides the source; the shells render the results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..vision.classifier import OnnxClassifier, Prediction
+from ..vision.localize import Box, LesionLocalizer, square_crop
+from ..vision.preprocess import resize_square
+from ..vision.quality import Quality, QualityGate
+from .confirm import HoldConfirmer, HoldState
+from .sources import FrameSource, LatestFrame
+
+
+@dataclass
+class Diagnosis:
+    """A confirmed result: the class held steadily for the hold time."""
+
+    code: str
+    confidence: float
+    probabilities: dict[str, float]
+    box: list[int] | None
+    t: float
+    held_seconds: float
+    advice: object | None = None  # filled by the advisor (care guidance) when one is attached
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if k != "advice"}
+        if self.advice is not None:
+            d["advice"] = self.advice.model_dump() if hasattr(self.advice, "model_dump") else self.advice
+        return d
+
+
+@dataclass
+class FrameResult:
+    t: float
+    quality: Quality
+    box: Box | None
+    prediction: Prediction | None
+    hold: HoldState
+    classes: tuple[str, ...]
+    diagnosis: Diagnosis | None = None
+    stats: dict = field(default_factory=dict)
+    frame: np.ndarray | None = field(default=None, repr=False)  # only when asked for (drawing)
+
+    def to_dict(self, lang: str = "en") -> dict:
+        pred = self.prediction
+        return {
+            "t": round(self.t, 3),
+            "quality": {"ok": self.quality.ok, "reason": self.quality.reason, "message": self.quality.message(lang)},
+            "box": self.box.as_list() if self.box else None,
+            "top_class": pred.top_class if pred else None,
+            "confidence": round(pred.confidence, 4) if pred else None,
+            "probabilities": {c: round(float(p), 4) for c, p in zip(self.classes, pred.probs)} if pred else None,
+            "hold": {"phase": self.hold.phase, "progress": round(self.hold.progress, 3),
+                     "candidate": self.classes[self.hold.candidate] if self.hold.candidate is not None else None},
+            "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None,
+            **({"stats": self.stats} if self.stats else {}),
+        }
+
+
+class Pipeline:
+    def __init__(self, classifier: OnnxClassifier, localizer: LesionLocalizer | None = None,
+                 gate: QualityGate | None = None, confirmer: HoldConfirmer | None = None, advisor=None):
+        self.classifier = classifier
+        self.localizer = localizer or LesionLocalizer()
+        self.gate = gate or QualityGate()
+        self.confirmer = confirmer or HoldConfirmer()
+        self.advisor = advisor
+        self.classes = classifier.classes
+
+    def reset(self) -> None:
+        self.confirmer.reset()
+
+    def analyse(self, frame: np.ndarray) -> tuple[Quality, Box | None, Prediction | None]:
+        """One frame through gate, localiser and classifier (no temporal state)."""
+        quality = self.gate.check_frame(frame)
+        if not quality.ok:
+            return quality, None, None
+        loc = self.localizer.locate(frame)
+        square = None
+        if loc.box is not None:
+            crop, _ = square_crop(frame, loc.box)
+            square = resize_square(crop, self.classifier.spec.size)
+        quality = self.gate.check_lesion(quality, loc, square)
+        if not quality.ok:
+            return quality, loc.box, None
+        return quality, loc.box, self.classifier.predict(square)
+
+    def process(self, frame: np.ndarray, t: float) -> FrameResult:
+        quality, box, pred = self.analyse(frame)
+        hold = self.confirmer.update(t, pred.probs if pred else None)
+        result = FrameResult(t, quality, box, pred, hold, self.classes)
+        if hold.confirmation is not None:
+            c = hold.confirmation
+            result.diagnosis = Diagnosis(
+                code=self.classes[c.class_index], confidence=c.confidence,
+                probabilities={k: float(v) for k, v in zip(self.classes, c.probs)},
+                box=box.as_list() if box else None, t=c.t, held_seconds=c.held_seconds)
+            if self.advisor is not None:
+                result.diagnosis.advice = self.advisor.advise_probs(c.probs)
+        return result
+
+    def run(self, source: FrameSource, max_rate: float = 15.0, stop_on_diagnosis: bool = False,
+            keep_frames: bool = False) -> Iterator[FrameResult]:
+        """Process a source at most ``max_rate`` times a second (frames in between are skipped;
+        live sources are read on a thread so only the newest frame is ever processed)."""
+        frames = LatestFrame(source) if source.live else source
+        min_dt, last_t, skipped = 1.0 / max_rate, None, 0
+        try:
+            for frame in frames:
+                if last_t is not None and frame.t - last_t < min_dt - 1e-6:
+                    skipped += 1
+                    continue
+                last_t = frame.t
+                result = self.process(frame.image, frame.t)
+                result.stats = {"frame": frame.index, "skipped": skipped + getattr(frames, "dropped", 0)}
+                if keep_frames:
+                    result.frame = frame.image
+                yield result
+                if stop_on_diagnosis and result.diagnosis is not None:
+                    return
+        finally:
+            source.close()

@@ -1,0 +1,160 @@
+"""Knowledge base completeness, triage rules, and the LLM path against a real local HTTP server."""
+
+import time
+
+import numpy as np
+import pytest
+
+from skindoctor.advice.advisor import Advisor
+from skindoctor.advice.knowledge import LANGUAGES, Urgency, load_knowledge
+from skindoctor.advice.llm import OllamaClient, OpenAICompatibleClient
+from skindoctor.advice.triage import TriageRules, triage
+from skindoctor.labels import HAM10000_CLASSES, LesionClass
+from skindoctor.model_card import load_card
+
+from .conftest import MODELS
+from .fake_llm import GOOD_EN, GOOD_KO, FakeLLM
+
+CLASSES = list(HAM10000_CLASSES)
+CODES = [c.code for c in CLASSES]
+
+
+def probs(**kw) -> np.ndarray:
+    p = np.array([kw.get(c, 0.0) for c in CODES], dtype=float)
+    rest = 1 - p.sum()
+    if rest > 1e-9:
+        p += rest / len(p)
+    return p
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_knowledge_base_covers_every_model_class_in_every_language(lang):
+    kb = load_knowledge(lang)
+    for cls in load_card(MODELS).lesion_classes():
+        entry = kb.entry(cls.code)
+        assert entry is not None, f"{cls.code} missing in {lang}"
+        assert entry.care and entry.warning_signs and entry.see_doctor
+        assert Urgency[entry.urgency] is not None
+    assert set(kb.urgency_labels) == {u.name for u in Urgency}
+    assert len(kb.sources) >= 3 and "not a medical device" in kb.disclaimer or "의료기기" in kb.disclaimer
+
+
+def test_korean_text_is_korean():
+    kb = load_knowledge("ko")
+    for entry in kb.classes.values():
+        assert sum("\uac00" <= ch <= "\ud7a3" for ch in entry.description) > 20
+
+
+def test_malignant_classes_never_routine():
+    kb = load_knowledge("en")
+    for cls in CLASSES:
+        if cls.can_be_malignant:
+            assert kb.entry(cls.code).urgency_level() >= Urgency.weeks
+
+
+def test_triage_rules():
+    kb, rules = load_knowledge("en"), TriageRules(malignant_threshold=0.3, prompt_class_threshold=0.3,
+                                                   uncertain_below=0.5)
+    nv = triage(probs(nv=0.95), CLASSES, kb, rules)
+    assert nv.urgency == Urgency.routine and not nv.see_doctor
+    # top class benign, but malignant classes together pass the threshold → doctor
+    mixed = triage(probs(nv=0.6, bcc=0.2, akiec=0.15), CLASSES, kb, rules)
+    assert mixed.top_class == "nv" and mixed.urgency == Urgency.weeks and "malignant-score" in mixed.reasons
+    # any real chance of melanoma → prompt, whatever the top class
+    mel = triage(probs(nv=0.6, mel=0.35), CLASSES, kb, rules)
+    assert mel.urgency == Urgency.prompt
+    # low confidence → uncertain, have it checked
+    unsure = triage(probs(nv=0.3, bkl=0.25, df=0.25), CLASSES, kb, rules)
+    assert unsure.uncertain and unsure.see_doctor
+    assert triage(probs(mel=0.9), CLASSES, kb, rules).urgency == Urgency.prompt
+
+
+def test_triage_handles_classes_without_knowledge():
+    kb = load_knowledge("en")
+    custom = [LesionClass(code="scc", name_en="Squamous cell carcinoma", name_ko="편평세포암", can_be_malignant=True),
+              LesionClass(code="wart", name_en="Wart", name_ko="사마귀", can_be_malignant=False)]
+    t = triage(np.array([0.9, 0.1]), custom, kb, TriageRules())
+    assert t.urgency == Urgency.weeks
+    advice = Advisor(custom, use_llm=False).advise_probs(np.array([0.1, 0.9]))
+    assert advice.code == "wart" and advice.source == "knowledge_base" and advice.description
+
+
+def test_raised_urgency_explains_itself():
+    advisor = Advisor(CLASSES, TriageRules(malignant_threshold=0.3), use_llm=False)
+    advice = advisor.advise_probs(probs(bkl=0.6, bcc=0.35))
+    assert advice.code == "bkl" and advice.urgency == "weeks" and advice.see_a_doctor
+    assert "malignant" in advice.see_doctor
+
+
+def _advisor(fake, lang="en", timeout=5.0, provider="ollama"):
+    client = (OllamaClient(fake.url, "gemma3:1b", timeout=timeout) if provider == "ollama"
+              else OpenAICompatibleClient(fake.url, "local", timeout=timeout))
+    return Advisor(CLASSES, client=client, lang=lang)
+
+
+@pytest.mark.parametrize("provider", ["ollama", "openai"])
+def test_good_streamed_answer_is_used(provider):
+    with FakeLLM() as fake:
+        events = list(_advisor(fake, provider=provider).stream(probs(mel=0.9)))
+        assert events[0]["type"] == "advice" and events[0]["advice"].source == "knowledge_base"
+        assert sum(e["type"] == "llm_delta" for e in events) > 3  # streamed in pieces
+        final = events[-1]["advice"]
+        assert final.source == "llm" and final.llm_model
+        assert final.description == GOOD_EN["description"] and final.care == GOOD_EN["care"]
+        assert final.urgency == "prompt"  # from the rules, not the LLM
+        req = fake.requests[0]
+        assert req["path"] == ("/api/chat" if provider == "ollama" else "/v1/chat/completions")
+        assert "Melanoma" in req["body"]["messages"][1]["content"]  # grounded in our entry
+        assert req["body"]["stream"] is True
+
+
+def test_good_korean_answer_is_used():
+    with FakeLLM() as fake:
+        fake.answer = GOOD_KO
+        advice = _advisor(fake, lang="ko").advise("mel")
+        assert advice.source == "llm" and advice.description == GOOD_KO["description"]
+
+
+@pytest.mark.parametrize("mode,reason", [
+    ("error500", "HTTP 500"),
+    ("garbage", "malformed"),
+    ("not_json", "no JSON"),
+    ("cut", "no JSON object"),
+    ("contradict", "plays down"),
+    ("dosing", "dosing"),
+    ("wrong_lang", "not in English"),
+])
+def test_bad_answers_fall_back_to_knowledge_base(mode, reason):
+    with FakeLLM() as fake:
+        fake.mode = mode
+        advice = _advisor(fake).advise("mel")
+        assert advice.source == "knowledge_base" and reason in advice.fallback_reason
+        assert advice.description == load_knowledge("en").entry("mel").description
+        assert advice.urgency == "prompt"
+
+
+def test_slow_answer_times_out_and_falls_back():
+    with FakeLLM() as fake:
+        fake.mode = "slow"
+        start = time.monotonic()
+        advice = _advisor(fake, timeout=1.0).advise("mel")
+        assert time.monotonic() - start < 4
+        assert advice.source == "knowledge_base" and "longer than" in advice.fallback_reason
+
+
+def test_llm_down_falls_back_fast():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens here once closed
+    start = time.monotonic()
+    advice = Advisor(CLASSES, client=OllamaClient(f"127.0.0.1:{port}", "gemma3:1b")).advise("nv")
+    assert time.monotonic() - start < 3
+    assert advice.source == "knowledge_base" and "unreachable" in advice.fallback_reason
+
+
+def test_no_llm_means_knowledge_base():
+    with FakeLLM() as fake:
+        advice = _advisor(fake).advise("nv", use_llm=False)
+        assert advice.source == "knowledge_base" and fake.requests == []
