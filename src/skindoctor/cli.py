@@ -158,6 +158,46 @@ def cmd_advise(args) -> int:
     return 0
 
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def cmd_serve(args) -> int:
+    import ipaddress
+
+    import uvicorn
+
+    from .config import get_settings
+    from .web.app import create_app
+
+    settings = get_settings(model_dir=args.model_dir, model_variant=args.variant, host=args.host, port=args.port,
+                            access_token=args.token, lang=args.lang)
+    loopback = settings.host in LOOPBACK or (_is_ip(settings.host) and ipaddress.ip_address(settings.host).is_loopback)
+    if not loopback:
+        if not args.expose:
+            raise SkinDoctorError(f"refusing to listen on {settings.host}: that exposes the service to the network. "
+                                  "Add --expose (and preferably --token) if that is what you want.")
+        print(f"WARNING: listening on {settings.host}: anyone on the network can reach this service"
+              + ("" if settings.access_token else " (no --token set: no access control)"), file=sys.stderr)
+    app = create_app(settings)
+    scheme = "https" if args.ssl_certfile else "http"
+    print(f"AI Skin Doctor on {scheme}://{settings.host}:{settings.port}/  (kiosk: /kiosk, API docs: /docs)",
+          file=sys.stderr)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
+                ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
+                ws_max_size=settings.max_frame_bytes + 1024, timeout_keep_alive=5)
+    return 0
+
+
+def _is_ip(host: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False
+
+
 def cmd_export(args) -> int:
     from .train.data import read_split
     from .train.export import export
@@ -260,6 +300,17 @@ def build_parser() -> argparse.ArgumentParser:
                    help="word the advice with the LLM (default: when one is configured and reachable)")
     _add_model_args(w)
     w.set_defaults(func=cmd_watch)
+
+    sv = sub.add_parser("serve", help="web app: camera page (/), kiosk (/kiosk), REST API (/docs)")
+    sv.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=None, help="default 8000")
+    sv.add_argument("--expose", action="store_true", help="allow listening on a non-loopback address")
+    sv.add_argument("--token", help="access token clients must send (Bearer header, ?token= or cookie)")
+    sv.add_argument("--ssl-certfile", help="TLS certificate (phones only give the camera to HTTPS pages on the LAN)")
+    sv.add_argument("--ssl-keyfile", help="TLS private key")
+    sv.add_argument("--lang", choices=["en", "ko"], default=None)
+    _add_model_args(sv)
+    sv.set_defaults(func=cmd_serve)
 
     a = sub.add_parser("advise", help="care guidance for a class (knowledge base, or the LLM's wording)")
     a.add_argument("code", help="class code, e.g. mel")

@@ -20,6 +20,21 @@ class Settings(BaseSettings):
     threads: int = 1
     lang: Literal["en", "ko"] = "en"
 
+    # live recognition
+    hold_seconds: float = 3.0
+
+    # web server
+    host: str = "127.0.0.1"
+    port: int = 8000
+    access_token: str | None = None  # required from clients when set (always set one off loopback)
+    cors_origins: list[str] = []
+    max_upload_bytes: int = 15 * 1024 * 1024
+    max_image_pixels: int = 40_000_000
+    max_frame_bytes: int = 2 * 1024 * 1024
+    max_live_sessions: int = 4
+    live_max_rate: float = 15.0  # frames analysed per second per session
+    live_idle_timeout: float = 60.0  # seconds without a message before a live session is closed
+
     # care guidance wording (urgency is always decided by our rules)
     use_llm: bool = True  # falls back to the knowledge base when the LLM is down, slow or wrong
     llm_provider: Literal["ollama", "openai", "none"] = "ollama"

@@ -1,0 +1,79 @@
+"""REST endpoints: diagnose an uploaded photo, stream care advice, the model card, health."""
+
+from __future__ import annotations
+
+import json
+from typing import Literal
+
+import numpy as np
+from fastapi import APIRouter, File, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from ..errors import ImageTooLargeError, InputError
+from ..vision.image_io import decode_image
+from .schemas import AdviceIn, DiagnoseOut, ErrorOut, QualityOut
+
+router = APIRouter(prefix="/api/v1")
+ERRORS = {400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}}
+
+
+async def read_upload(file: UploadFile, limit: int) -> bytes:
+    data = await file.read(limit + 1)
+    if len(data) > limit:
+        raise ImageTooLargeError(f"{file.filename or 'upload'}: over the {limit / 1e6:.0f} MB upload limit")
+    return data
+
+
+@router.post("/diagnose", response_model=DiagnoseOut, responses=ERRORS)
+async def diagnose(request: Request, file: UploadFile = File(..., description="a photo of the skin lesion"),
+                   lang: Literal["en", "ko"] = Query("en")) -> DiagnoseOut:
+    """Quality check, lesion box, calibrated probabilities, top class, urgency and knowledge-base advice."""
+    services = request.app.state.services
+    data = await read_upload(file, services.settings.max_upload_bytes)
+    name = file.filename or "upload"
+    image = await run_in_threadpool(decode_image, data, name, services.settings.max_image_pixels,
+                                    services.settings.max_upload_bytes)
+    pipeline = services.pipeline()
+    quality, box, pred = await run_in_threadpool(pipeline.analyse, image)
+    out = DiagnoseOut(quality=QualityOut(ok=quality.ok, reason=quality.reason, message=quality.message(lang)),
+                      box=box.as_list() if box else None)
+    if pred is None:
+        return out
+    advice, _, _ = services.advisor.knowledge_advice(pred.probs, lang)
+    return out.model_copy(update=dict(
+        top_class=pred.top_class, name=advice.name, confidence=pred.confidence,
+        probabilities={c: float(p) for c, p in zip(pred.classes, pred.probs)}, urgency=advice.urgency,
+        advice=advice))
+
+
+@router.post("/advice", responses=ERRORS)
+async def advice_stream(request: Request, body: AdviceIn) -> StreamingResponse:
+    """NDJSON stream: the knowledge-base advice at once, LLM text as it arrives, then the final advice
+    (source ``llm`` if the LLM's answer passed validation, else ``knowledge_base``)."""
+    advisor = request.app.state.services.advisor
+    codes = [c.code for c in advisor.classes]
+    unknown = set(body.probabilities) - set(codes)
+    if unknown or not body.probabilities:
+        raise InputError(f"probabilities must be given for the model's classes ({', '.join(codes)})")
+    probs = np.array([body.probabilities.get(c, 0.0) for c in codes], dtype=float)
+    if not np.isfinite(probs).all() or (probs < 0).any() or probs.sum() <= 0:
+        raise InputError("probabilities must be finite, non-negative and not all zero")
+    probs /= probs.sum()
+
+    def events():
+        for event in advisor.stream(probs, body.lang, body.llm):
+            if event["type"] == "advice":
+                event = {**event, "advice": event["advice"].model_dump()}
+            yield json.dumps(event, ensure_ascii=False) + "\n"
+
+    return StreamingResponse(events(), media_type="application/x-ndjson")
+
+
+@router.get("/model")
+async def model_card(request: Request) -> dict:
+    """The model card: classes (with names and malignancy), input contract, temperature, metrics, licence."""
+    services = request.app.state.services
+    card = services.classifier.card
+    return {**card.model_dump(exclude={"training"}), "variant": services.classifier.variant,
+            "class_info": [c.model_dump() for c in card.lesion_classes()]}

@@ -1,0 +1,64 @@
+"""The FastAPI app: pages (/, /kiosk), the REST API, the live WebSocket, static files."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+
+from .. import __version__
+from ..config import Settings, get_settings
+from ..errors import SkinDoctorError
+from . import api, live
+from .security import SecurityMiddleware
+from .services import Services
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    services = services or Services.load(settings)
+    app = FastAPI(title="AI Skin Doctor", version=__version__,
+                  description="Skin-lesion triage: a decision aid, not a medical device.")
+    app.state.services = services
+    app.add_middleware(SecurityMiddleware, settings=settings)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
+
+    @app.exception_handler(SkinDoctorError)
+    async def product_error(request: Request, exc: SkinDoctorError):
+        return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=exc.http_status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError):
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        return JSONResponse({"error": "InvalidRequest", "detail": f"{where}: {first.get('msg', 'invalid request')}"},
+                            status_code=422)
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        clf = services.classifier
+        return {"status": "ok", "model": clf.card.name, "variant": clf.variant, "classes": len(clf.classes),
+                "live_sessions": services.live_sessions}
+
+    @app.get("/", include_in_schema=False)
+    async def index():
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/kiosk", include_in_schema=False)
+    async def kiosk():
+        return FileResponse(STATIC / "index.html")
+
+    app.include_router(api.router)
+    app.include_router(live.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

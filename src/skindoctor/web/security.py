@@ -1,0 +1,60 @@
+"""Security for a kiosk and a phone on the LAN: headers, optional access token, CORS only if set."""
+
+from __future__ import annotations
+
+import hmac
+
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
+       "media-src 'self' blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
+       "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+DOCS_PATHS = ("/docs", "/redoc")  # Swagger UI needs inline script: its own, looser policy
+DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; frame-ancestors 'none'")
+
+
+def _token_ok(supplied: str | None, expected: str | None) -> bool:
+    return expected is None or (supplied is not None and hmac.compare_digest(supplied, expected))
+
+
+def request_token(request) -> str | None:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.query_params.get("token") or request.cookies.get("skindoctor_token")
+
+
+def websocket_allowed(ws, settings) -> bool:
+    return _token_ok(request_token(ws), settings.access_token)
+
+
+class SecurityMiddleware(BaseHTTPMiddleware):
+    def __init__(self, app, settings):
+        super().__init__(app)
+        self.settings = settings
+
+    async def dispatch(self, request: Request, call_next):
+        open_paths = ("/healthz",)
+        if self.settings.access_token and request.url.path not in open_paths \
+                and not _token_ok(request_token(request), self.settings.access_token):
+            return JSONResponse({"error": "unauthorized", "detail": "access token required"}, status_code=401)
+        response = await call_next(request)
+        for k, v in HEADERS.items():
+            response.headers.setdefault(k, v)
+        if request.url.path.startswith(DOCS_PATHS):
+            response.headers["Content-Security-Policy"] = DOCS_CSP
+        if self.settings.access_token and request.query_params.get("token"):
+            response.set_cookie("skindoctor_token", request.query_params["token"], httponly=True, samesite="strict")
+        return response
