@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev clean
+.PHONY: run test install install-dev browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,16 @@ install-dev: $(VENV)/.dev
 run: $(VENV)/.runtime
 	$(BIN)/skindoctor serve --host $(HOST) --port $(PORT)
 
+# Browser tests drive Debian's Chromium; Korean text needs a CJK font. Installed when running as root.
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && fc-list 2>/dev/null | grep -qi "CJK"; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium fonts-noto-cjk) || echo "could not install chromium: browser tests will skip"; \
+	else echo "chromium or a CJK font is missing (apt-get install chromium fonts-noto-cjk): browser tests will skip"; fi
+
 # pytest exits 5 when nothing was collected; that is not a failure of the product.
-test: $(VENV)/.dev
+test: $(VENV)/.dev browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 clean:

@@ -198,6 +198,21 @@ def _is_ip(host: str) -> bool:
         return False
 
 
+def cmd_bench(args) -> int:
+    from .benchmark import run
+    from .config import get_settings
+
+    settings = get_settings(model_dir=args.model_dir)
+    results = run(Path(settings.model_dir), Path(args.out) if args.out else None, iters=args.iters,
+                  frames=args.frames, realtime_seconds=args.realtime_seconds,
+                  image=Path(args.image) if args.image else None)
+    fl = results["frame_latency"]["total"]
+    print(f"per-frame p50 {fl['p50_ms']:.2f} ms; live {results['live']['uncapped']['fps']:.0f} fps uncapped; "
+          f"30 fps uses {results['live']['realtime_30fps']['cpu_of_one_core']:.0%} of a core; cold start "
+          f"{results['cold_start']['best_s']:.2f} s" + (f"; report: {args.out}" if args.out else ""))
+    return 0
+
+
 def cmd_export(args) -> int:
     from .train.data import read_split
     from .train.export import export
@@ -227,10 +242,11 @@ def cmd_evaluate(args) -> int:
     report.write(load_card(args.model_dir), Path(args.docs) / "model_card.md")
     for variant in load_card(args.model_dir).files:
         m = results[variant]
+        mal = m["malignant"]
         print(f"{variant}: accuracy {m['accuracy']:.4f}, balanced accuracy {m['balanced_accuracy']:.4f}, "
-              f"macro AUC {m['macro_auc']:.4f}, ECE {m['ece']:.4f}, malignant sensitivity "
-              f"{m['malignant']['sensitivity']:.4f} / specificity {m['malignant']['specificity']:.4f} "
-              f"at threshold {m['malignant']['threshold']:.4f}")
+              f"macro AUC {m['macro_auc']:.4f}, ECE {m['ece']:.4f}" + (
+                  f", malignant sensitivity {mal['sensitivity']:.4f} / specificity {mal['specificity']:.4f} "
+                  f"at threshold {mal['threshold']:.4f}" if mal["sensitivity"] is not None else ""))
     if "int8_vs_fp32" in results:
         print("int8 vs fp32:", results["int8_vs_fp32"])
     return 0
@@ -311,6 +327,15 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--lang", choices=["en", "ko"], default=None)
     _add_model_args(sv)
     sv.set_defaults(func=cmd_serve)
+
+    b = sub.add_parser("bench", help="measure speed, memory and sizes on this machine → docs/benchmarks.md")
+    b.add_argument("--model-dir", help="default: models/")
+    b.add_argument("--out", default="docs/benchmarks.md", help="report path ('' to skip writing)")
+    b.add_argument("--iters", type=int, default=300, help="timed iterations per model configuration")
+    b.add_argument("--frames", type=int, default=150, help="frames for the per-frame latency")
+    b.add_argument("--realtime-seconds", type=float, default=10.0, help="length of the real-time 30 fps run")
+    b.add_argument("--image", help="a real lesion photo for the clip and the upload test")
+    b.set_defaults(func=cmd_bench)
 
     a = sub.add_parser("advise", help="care guidance for a class (knowledge base, or the LLM's wording)")
     a.add_argument("code", help="class code, e.g. mel")

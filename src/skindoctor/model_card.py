@@ -37,6 +37,7 @@ class ModelCard(BaseModel):
     architecture: str = "MobileNetV2 (width 1.0)"
     files: dict[str, str] = Field(description="variant (fp32, int8) → ONNX file name beside the card")
     default_variant: str = "int8"
+    torch_weights: str | None = Field(None, description="PyTorch checkpoint beside the card (for fine-tuning, benchmarks)")
     classes: list[str | dict]
     input: InputContract
     temperature: float = 1.0

@@ -74,7 +74,8 @@ def metrics(probs: np.ndarray, labels: np.ndarray, classes: list[str], malignant
     ece, bins = expected_calibration_error(probs, labels)
     mal_score = probs[:, malignant_idx].sum(1)
     is_mal = np.isin(labels, malignant_idx)
-    sens, spec = sens_spec(mal_score, is_mal, threshold)
+    both = 0 < is_mal.sum() < len(is_mal)
+    sens, spec = sens_spec(mal_score, is_mal, threshold) if both else (None, None)
     return {
         "n": int(len(labels)),
         "accuracy": float(accuracy_score(labels, pred)),
@@ -82,7 +83,7 @@ def metrics(probs: np.ndarray, labels: np.ndarray, classes: list[str], malignant
         "macro_auc": float(auc),
         "ece": ece,
         "malignant": {"threshold": threshold, "sensitivity": sens, "specificity": spec,
-                      "auc": float(roc_auc_score(is_mal, mal_score)) if 0 < is_mal.sum() < len(is_mal) else None},
+                      "auc": float(roc_auc_score(is_mal, mal_score)) if both else None},
         "per_class": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(n[i])}
                       for i, c in enumerate(classes)},
         "confusion_matrix": confusion_matrix(labels, pred, labels=range(len(classes))).tolist(),
@@ -136,7 +137,8 @@ def evaluate(model_dir: str | Path, test: list[Sample], val: list[Sample], docs_
     for variant in card.files:
         clf = OnnxClassifier(model_dir, variant=variant, card=card)
         val_probs = predict_probs(clf, val_images)
-        threshold = malignant_threshold(val_probs[:, malignant_idx].sum(1), np.isin(y_val, malignant_idx))
+        threshold = malignant_threshold(val_probs[:, malignant_idx].sum(1), np.isin(y_val, malignant_idx)) \
+            if malignant_idx else None
         probs = predict_probs(clf, test_images)
         m = metrics(probs, y_test, classes, malignant_idx, threshold)
         m["predictions"] = probs.argmax(1)
@@ -154,7 +156,7 @@ def evaluate(model_dir: str | Path, test: list[Sample], val: list[Sample], docs_
         }
     for variant in card.files:
         results[variant].pop("predictions")
-    card.malignant_threshold = results[card.default_variant]["malignant"]["threshold"]
+    card.malignant_threshold = results[card.default_variant]["malignant"]["threshold"] if malignant_idx else None
     card.metrics = {**card.metrics, "test": {k: v for k, v in results.items()}}
     card.save(model_dir)
     return results

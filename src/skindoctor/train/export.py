@@ -65,12 +65,16 @@ def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample
     spec = InputContract(**meta["input"]).spec()
     temperature = float(meta.get("temperature", 1.0))
     fp32, int8 = out_dir / f"{name}.onnx", out_dir / f"{name}-int8.onnx"
+    weights = out_dir / f"{name}.pt"
+    torch.save({"model": model.state_dict(), **{k: meta[k] for k in ("classes", "input", "temperature", "epoch")
+                                                 if k in meta}}, weights)
     export_fp32(model, spec.size, fp32)
     log.info("wrote %s", fp32)
     quantize_int8(fp32, int8, [load_rgb(s.path) for s in calibration], spec)
     log.info("wrote %s", int8)
 
-    card = ModelCard(name=name, files={"fp32": fp32.name, "int8": int8.name}, classes=card_classes(meta["classes"]),
+    card = ModelCard(name=name, files={"fp32": fp32.name, "int8": int8.name}, torch_weights=weights.name,
+                     classes=card_classes(meta["classes"]),
                      input=InputContract(**meta["input"]), temperature=temperature,
                      training={"checkpoint_epoch": meta.get("epoch"), "config": meta.get("config"),
                                "history": meta.get("history")},

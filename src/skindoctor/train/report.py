@@ -53,12 +53,16 @@ def render(card: ModelCard) -> str:
             cells = []
             for v in variants:
                 x = _get(test[v], path)
+                if x is None:
+                    cells.append("n/a")
+                    continue
                 ok = x >= value if op == ">=" else x <= value
                 cells.append(f"{x:.4f} {'✅' if ok else '❌'}")
             lines.append(f"| {label} | " + " | ".join(cells) + f" | {op} {value} |")
         lines.append("| accuracy | " + " | ".join(f"{test[v]['accuracy']:.4f}" for v in variants) + " | |")
         lines.append("| malignant-vs-benign AUC | " + " | ".join(
-            f"{test[v]['malignant']['auc']:.4f}" for v in variants) + " | |")
+            f"{test[v]['malignant']['auc']:.4f}" if test[v]["malignant"]["auc"] is not None else "n/a"
+            for v in variants) + " | |")
         if "int8_vs_fp32" in test:
             q = test["int8_vs_fp32"]
             lines += ["", f"int8 vs fp32 on the test split: top-1 agreement {q['top1_agreement']:.4f} (target ≥ 0.99), "

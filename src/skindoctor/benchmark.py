@@ -1,0 +1,293 @@
+"""``skindoctor bench``: speed and size on this machine, measured in one run → docs/benchmarks.md.
+
+Batch-1 model latency (torch eager fp32 when the [train] extra and the torch weights are there,
+ONNX Runtime fp32 and int8 at the thread counts and graph-optimisation levels that matter),
+end-to-end per-frame latency with a per-stage breakdown, the live pipeline's frame rate and CPU
+use on a camera-like clip, cold start, memory and file sizes. Timing only; no assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .model_card import load_card
+
+
+def _stats(times: list[float]) -> dict:
+    a = np.asarray(times) * 1000
+    return {"p50_ms": float(np.percentile(a, 50)), "p95_ms": float(np.percentile(a, 95)),
+            "per_s": float(1000 / a.mean()), "n": len(a)}
+
+
+def _time(fn, iters: int, warmup: int = 3) -> dict:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return _stats(times)
+
+
+def model_latency(model_dir: Path, iters: int) -> list[dict]:
+    import onnxruntime as ort
+
+    card = load_card(model_dir)
+    size = card.input.size
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 3, size, size)).astype(np.float32)
+    rows = []
+    torch_weights = model_dir / (card.torch_weights or "-")
+    if card.torch_weights and torch_weights.is_file():
+        try:
+            import torch
+
+            from .train.train import load_checkpoint
+
+            model, _ = load_checkpoint(torch_weights)
+            for threads in (1, 2):
+                torch.set_num_threads(threads)
+                xt = torch.from_numpy(x)
+                with torch.inference_mode():
+                    rows.append({"engine": "torch eager fp32", "threads": threads, "opt": "-",
+                                 **_time(lambda: model(xt), iters)})
+        except ImportError:
+            pass
+    levels = {"disabled": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+              "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
+    for variant in ("fp32", "int8"):
+        for threads in (1, 2):
+            for name, level in levels.items():
+                opts = ort.SessionOptions()
+                opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
+                opts.graph_optimization_level = level
+                sess = ort.InferenceSession(str(model_dir / card.files[variant]), opts,
+                                            providers=["CPUExecutionProvider"])
+                feed = {sess.get_inputs()[0].name: x}
+                rows.append({"engine": f"onnxruntime {variant}", "threads": threads, "opt": name,
+                             **_time(lambda: sess.run(None, feed), iters)})
+    return rows
+
+
+def frame_latency(clf, frames: list[np.ndarray]) -> dict:
+    """Per-frame latency of the whole chain on 640×480 frames, and where the time goes."""
+    from .stream.confirm import HoldConfirmer
+    from .vision.localize import LesionLocalizer, square_crop
+    from .vision.preprocess import normalize, resize_square
+    from .vision.quality import QualityGate
+
+    gate, loc, conf = QualityGate(), LesionLocalizer(), HoldConfirmer()
+    stages = {k: [] for k in ("quality", "localise", "crop+resize", "preprocess", "classify", "confirm", "total")}
+    for i, frame in enumerate(frames):
+        t0 = time.perf_counter()
+        q = gate.check_frame(frame)
+        t1 = time.perf_counter()
+        found = loc.locate(frame)
+        t2 = time.perf_counter()
+        square = resize_square(square_crop(frame, found.box)[0], clf.spec.size) if found.box else None
+        gate.check_lesion(q, found, square) if square is not None else None
+        t3 = time.perf_counter()
+        x = normalize(square, clf.spec)[None] if square is not None else None
+        t4 = time.perf_counter()
+        probs = clf.logits(x) if x is not None else None
+        t5 = time.perf_counter()
+        conf.update(i / 30, probs[0] if probs is not None else None)
+        t6 = time.perf_counter()
+        for k, (a, b) in zip(stages, [(t0, t1), (t1, t2), (t2, t3), (t3, t4), (t4, t5), (t5, t6), (t0, t6)]):
+            stages[k].append(b - a)
+    return {k: _stats(v) for k, v in stages.items()}
+
+
+def live_fps(clf, clip: Path, realtime_seconds: float) -> dict:
+    """Uncapped throughput on the clip, and CPU use while keeping up with a 30 fps camera in real time."""
+    from .stream.pipeline import Pipeline
+    from .stream.sources import FrameSource, open_source
+
+    pipeline = Pipeline(clf)
+    c0, w0 = time.process_time(), time.perf_counter()
+    n = sum(1 for _ in pipeline.run(open_source(str(clip)), max_rate=1000))
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    uncapped = {"frames": n, "fps": n / wall, "cpu_cores": cpu / wall}
+
+    frames = [f.image for f in open_source(str(clip))]
+
+    class Camera30(FrameSource):
+        live = True
+
+        def __iter__(self):
+            start = time.monotonic()
+            for i in range(int(realtime_seconds * 30)):
+                delay = start + i / 30 - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                from .stream.sources import Frame
+
+                yield Frame(frames[i % len(frames)], time.monotonic(), i)
+
+    pipeline.reset()
+    c0, w0 = time.process_time(), time.perf_counter()
+    m = sum(1 for _ in pipeline.run(Camera30(), max_rate=30))
+    wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    return {"uncapped": uncapped, "realtime_30fps": {"seconds": wall, "frames_analysed": m, "fps": m / wall,
+                                                     "cpu_of_one_core": cpu / wall}}
+
+
+COLD_START = """
+import time, sys
+t0 = float(sys.argv[1])
+from skindoctor.vision.classifier import OnnxClassifier
+import numpy as np
+clf = OnnxClassifier(sys.argv[2])
+clf.predict(np.zeros((160, 160, 3), np.uint8))
+import resource
+print(time.time() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def cold_start(model_dir: Path, runs: int = 3) -> dict:
+    """Process start → first prediction, in fresh Python processes (best of ``runs``)."""
+    times, rss = [], []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", COLD_START, str(time.time()), str(model_dir)],
+                             capture_output=True, text=True, check=True).stdout.split()
+        times.append(float(out[0]))
+        rss.append(float(out[1]))
+    return {"best_s": min(times), "median_s": float(np.median(times)), "classifier_process_rss_mb": max(rss)}
+
+
+def serving_rss(model_dir: Path, image: Path | None, requests: int = 30) -> dict:
+    """RSS of a real ``skindoctor serve`` process after start and after uploads."""
+    import httpx
+
+    from .web.app import create_app  # noqa: F401  (import check before starting a process)
+
+    with tempfile.TemporaryDirectory():
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        env = {**os.environ, "SKINDOCTOR_LLM_PROVIDER": "none"}
+        proc = subprocess.Popen([sys.executable, "-m", "skindoctor.cli", "serve", "--port", str(port),
+                                 "--model-dir", str(model_dir)], env=env, stderr=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            for _ in range(100):
+                try:
+                    httpx.get(url + "/healthz", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            idle = _rss_mb(proc.pid)
+            if image is not None:
+                data = image.read_bytes()
+                for _ in range(requests):
+                    httpx.post(url + "/api/v1/diagnose", files={"file": ("x.jpg", data)}, timeout=30)
+            return {"idle_mb": idle, "after_uploads_mb": _rss_mb(proc.pid), "uploads": requests if image else 0}
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def machine() -> dict:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())
+    import onnxruntime
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "onnxruntime": onnxruntime.__version__, "platform": platform.platform()}
+
+
+def run(model_dir: Path, out: Path | None, iters: int = 300, frames: int = 200, realtime_seconds: float = 10.0,
+        image: Path | None = None) -> dict:
+    from .stream.clips import Segment, frames as clip_frames, write_video
+    from .vision.classifier import OnnxClassifier
+    from .vision.image_io import read_image
+
+    card = load_card(model_dir)
+    lesion = read_image(image) if image else None
+    if lesion is None:  # a synthetic dark lesion on skin, when no real photo is given
+        import cv2
+
+        lesion = np.full((150, 200, 3), (205, 160, 140), np.uint8)
+        cv2.ellipse(lesion, (100, 75), (45, 35), 0, 0, 360, (90, 55, 40), -1)
+    segments = [Segment(lesion, 2.0), Segment(lesion, 1.0, brightness=0.85), Segment(lesion, 2.0)]
+    results = {"machine": machine(), "model": card.name, "input_size": card.input.size}
+    results["model_latency"] = model_latency(model_dir, iters)
+    clf = OnnxClassifier(model_dir, threads=1)
+    results["frame_latency"] = frame_latency(clf, list(clip_frames(segments))[:frames])
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = write_video(segments, Path(tmp) / "clip.avi")
+        results["live"] = live_fps(clf, clip, realtime_seconds)
+    results["cold_start"] = cold_start(model_dir)
+    results["serving"] = serving_rss(model_dir, image)
+    results["files_mb"] = {v: (model_dir / f).stat().st_size / 1e6 for v, f in card.files.items()}
+    results["peak_rss_this_process_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if out is not None:
+        write_report(results, out)
+    return results
+
+
+def write_report(r: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    base = next((x for x in r["model_latency"] if x["engine"].startswith("torch") and x["threads"] == 2), None)
+    lines = ["# Benchmarks", "", f"Measured by `skindoctor bench` in one run on {r['machine']['cpu']} "
+             f"({r['machine']['cores']} cores), Python {r['machine']['python']}, onnxruntime "
+             f"{r['machine']['onnxruntime']}. Model `{r['model']}`, input {r['input_size']} px, batch 1.", "",
+             "## Model latency", "", "| engine | threads | graph opt | p50 ms | p95 ms | images/s | vs torch eager |",
+             "|---|---|---|---|---|---|---|"]
+    for x in r["model_latency"]:
+        ratio = f"{base['p50_ms'] / x['p50_ms']:.1f}×" if base else "—"
+        lines.append(f"| {x['engine']} | {x['threads']} | {x['opt']} | {x['p50_ms']:.2f} | {x['p95_ms']:.2f} | "
+                     f"{x['per_s']:.0f} | {ratio} |")
+    fl = r["frame_latency"]
+    lines += ["", "## One 640×480 frame through the whole chain (int8, 1 thread)", "",
+              "| stage | p50 ms | p95 ms |", "|---|---|---|"]
+    lines += [f"| {k} | {v['p50_ms']:.2f} | {v['p95_ms']:.2f} |" for k, v in fl.items()]
+    lv = r["live"]
+    lines += ["", "## Live pipeline on a camera-like clip", "",
+              f"- Uncapped (decode + analyse every frame): **{lv['uncapped']['fps']:.0f} fps**, using "
+              f"{lv['uncapped']['cpu_cores']:.2f} cores.",
+              f"- Keeping up with a 30 fps camera for {lv['realtime_30fps']['seconds']:.0f} s: "
+              f"{lv['realtime_30fps']['fps']:.1f} fps analysed, **{lv['realtime_30fps']['cpu_of_one_core']:.0%} of one "
+              "core** (process CPU time / wall time).",
+              "", "## Start-up, memory, files", "",
+              f"- Cold start (process start → first prediction): best {r['cold_start']['best_s']:.2f} s, median "
+              f"{r['cold_start']['median_s']:.2f} s; that process's peak RSS {r['cold_start']['classifier_process_rss_mb']:.0f} MB.",
+              f"- `skindoctor serve` RSS: {r['serving']['idle_mb']:.0f} MB idle, {r['serving']['after_uploads_mb']:.0f} MB "
+              f"after {r['serving']['uploads']} uploads.",
+              "- Model files: " + ", ".join(f"{k} {v:.2f} MB" for k, v in r["files_mb"].items()) + ".",
+              "", "![latency](benchmarks.png)", "", "<details><summary>raw results</summary>", "", "```json",
+              json.dumps(r, indent=1), "```", "</details>"]
+    out.write_text("\n".join(lines) + "\n")
+    fig, ax = plt.subplots(figsize=(8, 4))
+    labels = [f"{x['engine']}\n{x['threads']}t {x['opt']}" for x in r["model_latency"]]
+    ax.barh(labels, [x["p50_ms"] for x in r["model_latency"]], color="#0b5d7a")
+    ax.set_xlabel("p50 latency (ms), batch 1")
+    ax.invert_yaxis()
+    ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    fig.savefig(out.with_suffix(".png"), dpi=110)
+    plt.close(fig)

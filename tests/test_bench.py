@@ -1,0 +1,22 @@
+"""A quick run of `skindoctor bench` (tiny iteration counts) so the benchmark cannot rot."""
+
+import subprocess
+import sys
+
+import pytest
+
+from .conftest import MODELS
+
+pytestmark = pytest.mark.slow
+
+
+def test_bench_smoke(tmp_path):
+    out = tmp_path / "benchmarks.md"
+    r = subprocess.run([sys.executable, "-m", "skindoctor.cli", "bench", "--model-dir", str(MODELS), "--out", str(out),
+                        "--iters", "3", "--frames", "5", "--realtime-seconds", "1"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    text = out.read_text()
+    for needle in ("onnxruntime int8", "onnxruntime fp32", "Cold start", "fps", "serve` RSS", "classify"):
+        assert needle in text
+    assert out.with_suffix(".png").stat().st_size > 1000
