@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run   — kiosk web page with the shipped model on http://127.0.0.1:8000
-#   make test  — the whole test suite (installs the [train,dev,keras] extras first)
+#   make test  — the whole test suite (installs the [train,dev,keras,llm-local] extras first)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -18,8 +18,11 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e .
 	touch $@
 
+# llama-cpp-python builds from source once per machine (pip keeps the wheel in its cache).
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[train,dev,keras]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install -e '.[train,dev,keras,llm-local]'
 	touch $@ $(VENV)/.runtime
 
 install: $(VENV)/.runtime

@@ -104,3 +104,27 @@ def test_cli_missing_model_names_the_file(tmp_path):
                         str(tmp_path / "ok.png")], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert str(tmp_path / "model_card.json") in r.stderr
+
+
+def test_serve_refuses_a_corrupt_model_naming_the_file(tmp_path):
+    import shutil
+
+    shutil.copy(MODELS / "model_card.json", tmp_path / "model_card.json")
+    from skindoctor.model_card import load_card
+
+    card = load_card(tmp_path)
+    (tmp_path / card.files["int8"]).write_bytes(b"this is not an onnx model")
+    r = subprocess.run([sys.executable, "-m", "skindoctor.cli", "serve", "--model-dir", str(tmp_path),
+                        "--port", "0"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert str(tmp_path / card.files["int8"]) in r.stderr and "cannot be loaded" in r.stderr
+    (tmp_path / "model_card.json").write_text("{broken json")
+    r = subprocess.run([sys.executable, "-m", "skindoctor.cli", "serve", "--model-dir", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "model_card.json is invalid" in r.stderr
+
+
+def test_serve_will_not_listen_on_the_network_without_expose():
+    r = subprocess.run([sys.executable, "-m", "skindoctor.cli", "serve", "--host", "0.0.0.0"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "--expose" in r.stderr

@@ -174,7 +174,8 @@ def train(samples: list[Sample], cfg: TrainConfig, split_file: str | Path | None
 
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
-        freeze_batchnorm_statistics(model)
+        if cfg.weights:  # folded ImageNet BN: keep its statistics; from random weights BN trains normally
+            freeze_batchnorm_statistics(model)
         train_ds.epoch = epoch
         sampler.generator.manual_seed(cfg.seed * 1000 + epoch)
         running, seen, t0 = 0.0, 0, time.time()
