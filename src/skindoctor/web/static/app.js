@@ -49,7 +49,7 @@ function applyLanguage() {
   $("start-camera").textContent = state.stream ? t("stopCamera") : t("startCamera");
   document.title = t("title");
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: "config", lang: state.lang }));
-  if (state.lastDiagnosis) renderResult(state.lastDiagnosis.advice && state.lastDiagnosis, true);
+  if (state.lastDiagnosis) streamAdvice(state.lastDiagnosis.probabilities);  // the card in the new language
 }
 
 function setStatus(text) { $("status").textContent = text || ""; }
@@ -185,7 +185,7 @@ function showDiagnosis(diagnosis) {
   streamAdvice(diagnosis.probabilities);
 }
 
-function renderResult(d, keepSource) {
+function renderResult(d, refresh) {
   const a = d.advice;
   state.showingResult = true;
   $("result").hidden = false;
@@ -203,7 +203,7 @@ function renderResult(d, keepSource) {
   $("result-source").textContent = a.source === "llm" ? `${t("sourceLlm")} (${a.llm_model})` : t("sourceKb");
   $("result").scrollIntoView({ behavior: "smooth", block: "start" });
   $("start-over").focus({ preventScroll: true });
-  if (kiosk && !keepSource) startResetCountdown();
+  if (kiosk && !refresh) startResetCountdown();
 }
 
 function fillList(id, items) {
@@ -235,7 +235,7 @@ async function streamAdvice(probabilities) {
         if (!line.trim()) continue;
         const ev = JSON.parse(line);
         if (ev.type === "llm_delta" && !streamed) { streamed = true; $("result-source").textContent = t("llmWriting"); }
-        if (ev.type === "advice" && ev.final && state.lastDiagnosis && lang === state.lang) {
+        if (ev.type === "advice" && state.lastDiagnosis && lang === state.lang && (ev.final || !streamed)) {
           state.lastDiagnosis = { ...state.lastDiagnosis, advice: ev.advice };
           renderResult(state.lastDiagnosis, true);
         }
