@@ -188,3 +188,10 @@ def test_live_sessions_are_capped_with_503(server):
     with _ws(server) as ws:  # slots are released when sessions end
         ws.send(json.dumps({"type": "reset"}))
         assert json.loads(ws.recv(timeout=10))["type"] == "reset"
+
+
+def test_operator_settings_reach_the_page():
+    with LiveServer(create_app(_settings(lang="ko", kiosk_reset_seconds=12, hold_seconds=2.5))) as s:
+        assert httpx.get(s.url + "/api/v1/config").json() == {"lang": "ko", "hold_seconds": 2.5,
+                                                                "kiosk_reset_seconds": 12}
+        assert httpx.get(s.url + "/kiosk").status_code == 200

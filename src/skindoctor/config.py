@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     max_frame_bytes: int = 2 * 1024 * 1024
     max_live_sessions: int = 4
     live_max_rate: float = 15.0  # frames analysed per second per session
+    kiosk_reset_seconds: int = 30  # the kiosk starts over this long after showing a result
     live_idle_timeout: float = 60.0  # seconds without a message before a live session is closed
 
     # care guidance wording (urgency is always decided by our rules)

@@ -70,6 +70,13 @@ async def advice_stream(request: Request, body: AdviceIn) -> StreamingResponse:
     return StreamingResponse(events(), media_type="application/x-ndjson")
 
 
+@router.get("/config")
+async def page_config(request: Request) -> dict:
+    """Operator defaults for the page and kiosk (URL parameters override them)."""
+    s = request.app.state.services.settings
+    return {"lang": s.lang, "hold_seconds": s.hold_seconds, "kiosk_reset_seconds": s.kiosk_reset_seconds}
+
+
 @router.get("/model")
 async def model_card(request: Request) -> dict:
     """The model card: classes (with names and malignancy), input contract, temperature, metrics, licence."""

@@ -34,7 +34,7 @@ const kiosk = location.pathname.replace(/\/$/, "") === "/kiosk" || params.get("k
 const state = {
   lang: ["en", "ko"].includes(params.get("lang")) ? params.get("lang") : (navigator.language || "").startsWith("ko") ? "ko" : "en",
   resetSeconds: Math.max(5, Number(params.get("reset")) || 30),
-  hold: Number(params.get("hold")) || null,
+  hold: Number(params.get("hold")) || null,  // null: the server's setting
   stream: null, ws: null, inFlight: false, showingResult: false, lastResult: null, lastDiagnosis: null,
   frameTimer: null, resetTimer: null, countdownTimer: null, reconnectDelay: 1000, adviceAbort: null,
 };
@@ -301,6 +301,11 @@ async function init() {
   $("upload").addEventListener("change", onUpload);
   $("start-over").addEventListener("click", startOver);
   window.addEventListener("resize", () => drawOverlay(state.lastResult));
+  try {  // operator defaults (SKINDOCTOR_LANG, SKINDOCTOR_KIOSK_RESET_SECONDS); URL parameters win
+    const cfg = await (await fetch("/api/v1/config")).json();
+    if (!params.get("lang") && kiosk) state.lang = cfg.lang;
+    if (!params.get("reset")) state.resetSeconds = cfg.kiosk_reset_seconds;
+  } catch (err) { /* keep the page's defaults */ }
   applyLanguage();
   setProgress(0);
   try {
