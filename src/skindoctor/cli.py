@@ -50,26 +50,33 @@ def _classifier(args):
 
 
 def cmd_diagnose(args) -> int:
+    """Each photo goes through the same gate → localise → crop → classify path as a camera frame."""
     import json
 
+    from .stream.pipeline import Pipeline
     from .vision.image_io import read_image
-    from .vision.preprocess import center_square
 
-    clf = _classifier(args)
-    names = {c.code: c.name(args.lang) for c in clf.card.lesion_classes()}
+    pipeline = Pipeline(_classifier(args))
+    names = {c.code: c.name(args.lang) for c in pipeline.classifier.card.lesion_classes()}
     failed = 0
     for path in args.images:
         try:
-            pred = clf.predict(center_square(read_image(path)))
+            quality, box, pred = pipeline.analyse(read_image(path))
         except SkinDoctorError as e:
             print(f"skindoctor: error: {e}", file=sys.stderr)
             failed += 1
             continue
-        top = pred.top_k(args.top_k)
+        top = pred.top_k(args.top_k) if pred else []
         if args.json:
-            print(json.dumps({"image": str(path), "top_class": pred.top_class, "confidence": pred.confidence,
+            print(json.dumps({"image": str(path), "quality": {"ok": quality.ok, "reason": quality.reason,
+                                                              "message": quality.message(args.lang)},
+                              "box": box.as_list() if box else None,
+                              "top_class": pred.top_class if pred else None,
+                              "confidence": pred.confidence if pred else None,
                               "top_k": [{"class": c, "name": names[c], "probability": p} for c, p in top]},
                              ensure_ascii=False))
+        elif pred is None:
+            print(f"{path}: no diagnosis — {quality.message(args.lang)}")
         else:
             print(f"{path}: " + ", ".join(f"{names[c]} [{c}] {p:.1%}" for c, p in top))
     return 2 if failed else 0
@@ -223,8 +230,11 @@ def cmd_export(args) -> int:
     train = [s for s in samples if split[str(s.path)] == "train"]
     val = [s for s in samples if split[str(s.path)] == "val"]
     step = max(1, len(train) // args.calibration_images)
-    card = export(args.checkpoint, args.model_dir, train[::step][: args.calibration_images], val,
-                  card_extra=card_extra(Path(args.data)))
+    calibration = train[::step][: args.calibration_images]
+    # agreement while choosing which layers stay float is checked on other training images, never val/test
+    quant_check = [s for s in train if s not in set(calibration)][1::max(1, len(train) // 400)][:400]
+    card = export(args.checkpoint, args.model_dir, calibration, val, card_extra=card_extra(Path(args.data)),
+                  quant_check=quant_check)
     print(f"wrote {', '.join(card.files.values())} and model_card.json to {args.model_dir}")
     return 0
 

@@ -25,6 +25,7 @@ from sklearn.metrics import (  # noqa: E402
 
 from ..model_card import load_card  # noqa: E402
 from ..vision.classifier import OnnxClassifier, softmax  # noqa: E402
+from ..vision.localize import LesionLocalizer, square_crop  # noqa: E402
 from ..vision.preprocess import center_square, to_tensor  # noqa: E402
 from .data import Sample, load_images  # noqa: E402
 
@@ -32,8 +33,18 @@ log = logging.getLogger(__name__)
 TARGET_SENSITIVITY = 0.95
 
 
-def predict_probs(clf: OnnxClassifier, images: list[np.ndarray], batch: int = 64) -> np.ndarray:
-    x = np.stack([to_tensor(center_square(img), clf.spec) for img in images])
+def pipeline_crops(images: list[np.ndarray]) -> list[np.ndarray]:
+    """The crops the live pipeline would classify: around the localised lesion (centre if none found)."""
+    loc = LesionLocalizer()
+    crops = []
+    for img in images:
+        found = loc.locate(img)
+        crops.append(square_crop(img, found.box)[0] if found.box else center_square(img))
+    return crops
+
+
+def predict_probs(clf: OnnxClassifier, images: list[np.ndarray], batch: int = 64, centre: bool = True) -> np.ndarray:
+    x = np.stack([to_tensor(center_square(img) if centre else img, clf.spec) for img in images])
     logits = np.concatenate([clf.logits(x[i:i + batch]) for i in range(0, len(x), batch)])
     return softmax(logits, clf.temperature)
 
@@ -132,6 +143,7 @@ def evaluate(model_dir: str | Path, test: list[Sample], val: list[Sample], docs_
     y_test = np.array([index[s.label] for s in test])
     y_val = np.array([index[s.label] for s in val])
     test_images, val_images = load_images(test), load_images(val)
+    test_pipeline_crops = pipeline_crops(test_images)
 
     results = {}
     for variant in card.files:
@@ -141,6 +153,8 @@ def evaluate(model_dir: str | Path, test: list[Sample], val: list[Sample], docs_
             if malignant_idx else None
         probs = predict_probs(clf, test_images)
         m = metrics(probs, y_test, classes, malignant_idx, threshold)
+        m["balanced_accuracy_pipeline_crop"] = float(balanced_accuracy_score(
+            y_test, predict_probs(clf, test_pipeline_crops, centre=False).argmax(1)))
         m["predictions"] = probs.argmax(1)
         plot_confusion(m["confusion_matrix"], classes, f"{variant} — test split", docs_dir / f"confusion_{variant}.png")
         plot_reliability(m["reliability"], m["ece"], variant, docs_dir / f"reliability_{variant}.png")

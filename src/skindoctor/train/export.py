@@ -57,7 +57,8 @@ def sha256(path: Path) -> str:
 
 
 def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample], check: list[Sample],
-           name: str = "skindoctor-mnv2", card_extra: dict | None = None) -> ModelCard:
+           name: str = "skindoctor-mnv2", card_extra: dict | None = None,
+           quant_check: list[Sample] | None = None) -> ModelCard:
     """Checkpoint → ``{name}.onnx``, ``{name}-int8.onnx`` and ``model_card.json`` in ``out_dir``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -70,7 +71,8 @@ def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample
                                                  if k in meta}}, weights)
     export_fp32(model, spec.size, fp32)
     log.info("wrote %s", fp32)
-    quantize_int8(fp32, int8, [load_rgb(s.path) for s in calibration], spec)
+    quant = quantize_int8(fp32, int8, [load_rgb(s.path) for s in calibration], spec,
+                          check=[load_rgb(s.path) for s in quant_check] if quant_check else None)
     log.info("wrote %s", int8)
 
     card = ModelCard(name=name, files={"fp32": fp32.name, "int8": int8.name}, torch_weights=weights.name,
@@ -87,6 +89,6 @@ def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample
         checks[variant] = {**compare(model, clf, check_images, temperature),
                            "bytes": path.stat().st_size, "sha256": sha256(path)}
         log.info("%s vs torch: %s", variant, checks[variant])
-    card.metrics = {**card.metrics, "export_check": checks}
+    card.metrics = {**card.metrics, "export_check": checks, "quantization": quant}
     card.save(out_dir)
     return card

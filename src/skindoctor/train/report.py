@@ -47,7 +47,10 @@ def render(card: ModelCard) -> str:
     if test:
         variants = [v for v in card.files if v in test]
         lines += ["## Test split results", "",
-                  f"Held-out test split: {test[variants[0]]['n']} images, no lesion shared with training or validation.", "",
+                  f"Held-out test split: {test[variants[0]]['n']} images, no lesion shared with training or validation; "
+                  "each photo classified on its centred square (the standard protocol). The live pipeline and "
+                  "uploads classify a square around the localised lesion instead: its balanced accuracy is the "
+                  "extra row.", "",
                   "| metric | " + " | ".join(variants) + " | target |", "|---|" + "---|" * len(variants) + "---|"]
         for label, path, op, value in TARGETS:
             cells = []
@@ -60,6 +63,9 @@ def render(card: ModelCard) -> str:
                 cells.append(f"{x:.4f} {'✅' if ok else '❌'}")
             lines.append(f"| {label} | " + " | ".join(cells) + f" | {op} {value} |")
         lines.append("| accuracy | " + " | ".join(f"{test[v]['accuracy']:.4f}" for v in variants) + " | |")
+        if all("balanced_accuracy_pipeline_crop" in test[v] for v in variants):
+            lines.append("| balanced accuracy, live-pipeline crop (localiser) | " + " | ".join(
+                f"{test[v]['balanced_accuracy_pipeline_crop']:.4f}" for v in variants) + " | |")
         lines.append("| malignant-vs-benign AUC | " + " | ".join(
             f"{test[v]['malignant']['auc']:.4f}" if test[v]["malignant"]["auc"] is not None else "n/a"
             for v in variants) + " | |")
