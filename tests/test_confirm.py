@@ -136,3 +136,12 @@ def test_confirmation_carries_mean_probabilities():
     (c,) = confirmations(run(HoldConfirmer(), timeline))
     assert c.probs.sum() == pytest.approx(1.0)
     assert 0.7 < c.confidence < 0.8
+
+
+def test_fast_alternation_with_one_strong_class_never_confirms():
+    """Every 0.3 s the top class flips; one class is strong when on top, the other weak: no mixture confirms."""
+    a, b = p(5, 0.9), p(2, 0.95)
+    a[2] = 0.08
+    a /= a.sum()
+    timeline = [(t, a if int(t / 0.3) % 2 else b) for t in np.arange(0, 8, 1 / 30)]
+    assert confirmations(run(HoldConfirmer(), timeline)) == []

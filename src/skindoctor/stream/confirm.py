@@ -4,7 +4,8 @@ Pure: fed ``(timestamp, calibrated probabilities or None)``; no clock, no I/O. `
 usable lesion in this frame (lost, blurred, too dark). Probabilities are smoothed with an
 exponential moving average whose time constant is in seconds, so the behaviour does not depend on
 the frame rate. Brief flicker (another class, or a lost lesion, for less than ``grace`` seconds) is
-tolerated, but the class must also average at least ``min_confidence`` over the whole hold;
+tolerated, but over the whole hold the class must average at least ``min_confidence`` and be the
+top class of at least ``min_agreement`` of the frames;
 longer changes restart the hold; a gap in the timestamps longer than ``max_gap`` (frames
 dropped, camera stalled) restarts it too. After a confirmation the confirmer stays locked on that
 result until the scene changes: the lesion leaves the view, or another class takes over.
@@ -37,11 +38,12 @@ class HoldState:
 
 class HoldConfirmer:
     def __init__(self, hold_seconds: float = 3.0, min_confidence: float = 0.5, grace: float = 0.6,
-                 max_gap: float = 1.0, smoothing: float = 0.3):
+                 max_gap: float = 1.0, smoothing: float = 0.3, min_agreement: float = 0.8):
         if hold_seconds <= 0:
             raise ValueError("hold_seconds must be positive")
         self.hold_seconds, self.min_confidence = hold_seconds, min_confidence
         self.grace, self.max_gap, self.smoothing = grace, max_gap, smoothing
+        self.min_agreement = min_agreement
         self.reset()
 
     def reset(self) -> None:
@@ -57,6 +59,7 @@ class HoldConfirmer:
         self.lost_since: float | None = None
         self.sum_probs: np.ndarray | None = None
         self.n_probs = 0
+        self.n_agree = 0  # frames of the hold whose own top class is the candidate
 
     def update(self, t: float, probs: np.ndarray | None) -> HoldState:
         if self._last_t is not None and t - self._last_t > self.max_gap:
@@ -104,10 +107,12 @@ class HoldConfirmer:
                 return self._state("searching")
         self.sum_probs = self.sum_probs + probs
         self.n_probs += 1
+        self.n_agree += int(probs.argmax()) == self.candidate
         held = t - self.start
         mean = self.sum_probs / self.n_probs
         if (held >= self.hold_seconds and self.off_since is None and int(mean.argmax()) == self.candidate
-                and mean[self.candidate] >= self.min_confidence):
+                and mean[self.candidate] >= self.min_confidence
+                and self.n_agree >= self.min_agreement * self.n_probs):
             confirmation = Confirmation(self.candidate, float(mean[self.candidate]), mean, t, held)
             self.locked = self.candidate
             return self._state("confirmed", progress=1.0, confirmation=confirmation)
@@ -116,6 +121,7 @@ class HoldConfirmer:
     def _begin(self, candidate: int, t: float, probs: np.ndarray) -> None:
         self.candidate, self.start, self.off_since = candidate, t, None
         self.sum_probs, self.n_probs = probs.copy(), 1
+        self.n_agree = int(int(probs.argmax()) == candidate)
 
     def _lost(self, t: float) -> HoldState:
         self.lost_since = t if self.lost_since is None else self.lost_since

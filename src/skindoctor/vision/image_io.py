@@ -43,7 +43,7 @@ def decode_image(data: bytes, name: str = "image", max_pixels: int = MAX_PIXELS,
     except (ImageTooLargeError, InputError):
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageTooLargeError(f"{name}: image dimensions are too large") from None
+        raise ImageTooLargeError(f"{name}: image dimensions are over the {max_pixels:,} pixel limit") from None
     except UnidentifiedImageError:
         raise InputError(f"{name}: not an image file (or a format that is not supported)") from None
     except (OSError, ValueError, SyntaxError, EOFError) as e:
