@@ -17,6 +17,12 @@ from .fake_llm import FakeLLM
 from .server import LiveServer
 
 
+def _jpeg(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
 def _settings(**kw):
     return get_settings(model_dir=MODELS, llm_provider="none", **kw)
 
@@ -25,12 +31,6 @@ def _settings(**kw):
 def server():
     with LiveServer(create_app(_settings(max_live_sessions=2))) as s:
         yield s
-
-
-def _jpeg(rgb: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "JPEG", quality=90)
-    return buf.getvalue()
 
 
 def test_health_model_and_openapi(server):
@@ -69,7 +69,8 @@ def test_diagnose_reports_quality_problems(server):
 
 @pytest.mark.parametrize("data,status,detail", [
     (b"", 400, "empty"),
-    (b"GIF89a not really", 400, "corrupt"),
+    (b"GIF89a not really", 400, "not an image"),
+    (_jpeg(np.random.default_rng(0).integers(0, 255, (120, 160, 3), np.uint8))[:500], 400, "truncated"),
     (b"%PDF-1.4 a document", 400, "not an image"),
 ])
 def test_bad_uploads_get_clear_4xx(server, data, status, detail):

@@ -134,7 +134,7 @@ class HoldConfirmer:
         return self._state("holding" if self.candidate is not None else "searching")
 
     def _state(self, phase: str, progress: float | None = None, confirmation: Confirmation | None = None) -> HoldState:
-        if progress is None:
-            progress = 0.0 if self.start is None else min(1.0, (self._last_t - self.start) / self.hold_seconds)
+        if progress is None:  # 1.0 is kept for a confirmation; a hold still checking its frames shows 0.99
+            progress = 0.0 if self.start is None else min(0.99, (self._last_t - self.start) / self.hold_seconds)
         return HoldState(phase, self.locked if self.locked is not None else self.candidate, progress,
                          None if self.ema is None else self.ema.copy(), confirmation)
