@@ -85,10 +85,11 @@ def llama_server(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lang", ["en", "ko"])
-def test_local_base_model_end_to_end(llama_server, lang):
-    """Real streaming from a real (tiny, base) model: its answer is used only if it passes validation."""
-    client = OpenAICompatibleClient(llama_server, "gemma3-270m", mode="completion", timeout=90)
+@pytest.mark.parametrize("lang,mode", [("en", "completion"), ("ko", "completion"), ("en", "chat")])
+def test_local_base_model_end_to_end(llama_server, lang, mode):
+    """Real streaming from a real (tiny, base) model: its answer is used only if it passes validation.
+    In chat mode the server refuses OpenAI's json_schema form and the client switches to json_object."""
+    client = OpenAICompatibleClient(llama_server, "gemma3-270m", mode=mode, timeout=90)
     advisor = Advisor(CLASSES, client=client)
     events = list(advisor.stream(advisor.one_hot("bcc"), lang))
     deltas = [e["text"] for e in events if e["type"] == "llm_delta"]

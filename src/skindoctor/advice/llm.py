@@ -7,6 +7,7 @@ timeout between chunks, and an overall deadline. Any failure is an ``LLMError``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Iterator
@@ -80,6 +81,12 @@ class OpenAICompatibleClient(_StreamingClient):
     def __init__(self, base_url: str, model: str, api_key: str | None = None, mode: str = "chat", **kw):
         super().__init__(base_url, model, **kw)
         self.api_key, self.mode = api_key, mode
+        self.response_format = "json_schema"  # OpenAI's; llama.cpp's server wants json_object + schema
+
+    def _format(self, schema: dict) -> dict:
+        if self.response_format == "json_schema":
+            return {"type": "json_schema", "json_schema": {"name": "advice", "schema": schema}}
+        return {"type": "json_object", "schema": schema}
 
     def stream(self, messages: list[dict], schema: dict) -> Iterator[str]:
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else None
@@ -87,12 +94,25 @@ class OpenAICompatibleClient(_StreamingClient):
         if self.mode == "completion":
             prompt = "\n\n".join(m["content"] for m in messages) + "\n\nJSON answer:\n"
             path, body = "/v1/completions", {**common, "prompt": prompt}
-        else:
-            path = "/v1/chat/completions"
-            body = {**common, "messages": messages,
-                    "response_format": {"type": "json_schema",
-                                        "json_schema": {"name": "advice", "schema": schema}}}
-        for line in self._stream_lines(path, body, headers):
+            yield from self._read(self._stream_lines(path, body, headers))
+            return
+        path = "/v1/chat/completions"
+        try:
+            lines = self._stream_lines(path, {**common, "messages": messages, "response_format": self._format(schema)},
+                                       headers)
+            first = next(lines, None)
+        except LLMError as e:
+            if "response_format" not in str(e) or self.response_format != "json_schema":
+                raise
+            self.response_format = "json_object"  # the server told us which form it takes
+            lines = self._stream_lines(path, {**common, "messages": messages, "response_format": self._format(schema)},
+                                       headers)
+            first = next(lines, None)
+        if first is not None:
+            yield from self._read(itertools.chain([first], lines))
+
+    def _read(self, lines: Iterator[str]) -> Iterator[str]:
+        for line in lines:
             if not line.startswith("data:"):
                 continue
             data = line[5:].strip()
@@ -105,3 +125,4 @@ class OpenAICompatibleClient(_StreamingClient):
             text = (choice.get("delta") or {}).get("content") if "delta" in choice else choice.get("text")
             if text:
                 yield str(text)
+
