@@ -123,7 +123,15 @@ def train(samples: list[Sample], cfg: TrainConfig, split_file: str | Path | None
     """Train (or resume) and return the path of the calibrated ``best.pt``."""
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    _log_to(out / "train.log")
+    handler = _log_to(out / "train.log")
+    try:
+        return _train(samples, cfg, out, split_file)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+
+
+def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str | Path | None) -> Path:
     torch.manual_seed(cfg.seed)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     classes = cfg.class_order or sorted({s.label for s in samples})
@@ -224,11 +232,11 @@ def load_checkpoint(path: str | Path) -> tuple[MobileNetV2, dict]:
     return model.eval(), {k: v for k, v in ck.items() if k != "model"}
 
 
-def _log_to(path: Path) -> None:
+def _log_to(path: Path) -> logging.Handler:
+    """Log this run to its own file (the handler is removed when the run ends)."""
     root = logging.getLogger()
-    if not any(isinstance(h, logging.FileHandler) and Path(h.baseFilename) == path.resolve()
-               for h in root.handlers):
-        h = logging.FileHandler(path)
-        h.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        root.addHandler(h)
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    root.addHandler(handler)
     root.setLevel(logging.INFO)
+    return handler
