@@ -117,7 +117,7 @@ class Pipeline:
         min_dt, last_t, skipped = 1.0 / max_rate, None, 0
         try:
             for frame in frames:
-                if last_t is not None and frame.t - last_t < min_dt - 1e-6:
+                if last_t is not None and frame.t - last_t < 0.9 * min_dt:  # 10 % slack for camera jitter
                     skipped += 1
                     continue
                 last_t = frame.t
