@@ -100,8 +100,11 @@ def main() -> None:
     lines = ["# Lesion localisation against HAM10000 ground truth", "",
              "Measured with `python bench/localization.py` on the ISIC 2018 Task 1 style masks shipped with HAM10000 "
              "(200 × 150 px). The localiser's box is compared with the mask's bounding box; *whole lesion in crop* "
-             "is the share of frames whose classifier crop (the box squared, with a 30 % margin each side) contains "
-             "the mask's whole bounding box. Camera-like variants use a fixed random sample "
+             "is the share of frames whose classifier crop (the box squared, with a 30 % margin each side, kept inside "
+             "the frame and never larger than its short side) contains the mask's whole bounding box. In the 200 × 150 "
+             "originals many lesions are wider than the 150 px short side, so no square crop of the photo can hold "
+             "them; in camera frames (second row) the lesion has room around it. Camera-like variants use a fixed "
+             "random sample "
              f"of {len(sample)} images (seed 0).", "",
              "| images | n | mean IoU | whole lesion in crop | missed | time p50 (ms) |", "|---|---|---|---|---|---|"]
     for name, r in rows:
