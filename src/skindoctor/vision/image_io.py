@@ -8,6 +8,7 @@ Every failure is an ``InputError`` with a one-line reason.
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageTooLargeError, InputError
 
+logging.getLogger("PIL").setLevel(logging.WARNING)  # Pillow's debug log traces file contents chunk by chunk
 MAX_PIXELS = 40_000_000  # ~ a 7700 × 5200 photo; larger is refused before decoding
 MAX_BYTES = 25 * 1024 * 1024
 MIN_SIDE = 8

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.formparsers import MultiPartParser
 
 from .. import __version__
 from ..config import Settings, get_settings
@@ -28,6 +29,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app = FastAPI(title="AI Skin Doctor", version=__version__,
                   description="Skin-lesion triage: a decision aid, not a medical device.")
     app.state.services = services
+    # uploads stay in memory up to the upload limit: an image never touches the disk
+    MultiPartParser.spool_max_size = max(MultiPartParser.spool_max_size, settings.max_upload_bytes + 1024 * 1024)
     app.add_middleware(SecurityMiddleware, settings=settings)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],

@@ -1,0 +1,73 @@
+"""Nothing seen is kept: uploads never spill to disk, logs carry no image data or file names, and a client
+that vanishes mid-request leaves the server serving."""
+
+import io
+import logging
+import socket
+import tempfile
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from skindoctor.config import get_settings
+from skindoctor.web.app import create_app
+
+from .conftest import MODELS
+from .server import LiveServer
+
+
+@pytest.fixture(scope="module")
+def server():
+    with LiveServer(create_app(get_settings(model_dir=MODELS, llm_provider="none"))) as s:
+        yield s
+
+
+def _big_png() -> bytes:
+    rng = np.random.default_rng(0)
+    img = np.full((1500, 2000, 3), (205, 160, 140), np.uint8)
+    img[600:900, 800:1200] = (90, 55, 40)
+    img = np.clip(img + rng.normal(0, 6, img.shape), 0, 255).astype(np.uint8)  # noise: poorly compressible
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_large_upload_never_rolls_over_to_a_temporary_file(server, monkeypatch):
+    rolled = []
+    original = tempfile.SpooledTemporaryFile.rollover
+
+    def spy(self):
+        rolled.append(self)
+        return original(self)
+
+    monkeypatch.setattr(tempfile.SpooledTemporaryFile, "rollover", spy)
+    data = _big_png()
+    assert len(data) > 3 * 1024 * 1024
+    r = httpx.post(server.url + "/api/v1/diagnose", files={"file": ("big.png", data)}, timeout=60)
+    assert r.status_code == 200, r.text
+    assert rolled == []
+
+
+def test_logs_hold_no_file_names_or_image_bytes(server, caplog):
+    caplog.set_level(logging.DEBUG)
+    name = "jane-doe-1980-05-04-left-arm.jpg"
+    data = _big_png()[:200_000]  # a truncated image: an error path too
+    httpx.post(server.url + "/api/v1/diagnose", files={"file": (name, data)}, timeout=60)
+    httpx.post(server.url + "/api/v1/diagnose", files={"file": (name, _big_png())}, timeout=60)
+    text = "\n".join(r.getMessage() for r in caplog.records)
+    assert "jane-doe" not in text and "1980-05-04" not in text
+    assert "IHDR" not in text and "\\x89PNG" not in text
+
+
+def test_client_vanishing_mid_upload_leaves_the_server_serving(server):
+    host, port = "127.0.0.1", int(server.url.rsplit(":", 1)[1])
+    for _ in range(5):
+        with socket.create_connection((host, port), timeout=5) as s:
+            s.sendall(b"POST /api/v1/diagnose HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+                      b"boundary=b\r\nContent-Length: 5000000\r\n\r\n--b\r\nContent-Disposition: form-data; "
+                      b'name="file"; filename="a.jpg"\r\n\r\n' + b"\xff\xd8" + b"0" * 10000)
+    assert httpx.get(server.url + "/healthz", timeout=10).json()["status"] == "ok"
+    r = httpx.post(server.url + "/api/v1/diagnose", files={"file": ("ok.png", _big_png())}, timeout=60)
+    assert r.status_code == 200
