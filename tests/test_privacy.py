@@ -71,3 +71,33 @@ def test_client_vanishing_mid_upload_leaves_the_server_serving(server):
     assert httpx.get(server.url + "/healthz", timeout=10).json()["status"] == "ok"
     r = httpx.post(server.url + "/api/v1/diagnose", files={"file": ("ok.png", _big_png())}, timeout=60)
     assert r.status_code == 200
+
+
+def test_stalled_upload_times_out_with_504():
+    with LiveServer(create_app(get_settings(model_dir=MODELS, llm_provider="none", request_timeout=1.0))) as s:
+        port = int(s.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST /api/v1/diagnose HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+                         b"boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n")  # ...and then nothing more
+            reply = sock.recv(4096)
+        assert reply.startswith(b"HTTP/1.1 504") and b"longer than 1 s" in reply
+        assert httpx.get(s.url + "/healthz").status_code == 200
+
+
+def test_cors_only_when_configured():
+    origin = "http://kiosk-admin.local"
+    with LiveServer(create_app(get_settings(model_dir=MODELS, llm_provider="none", cors_origins=[origin]))) as s:
+        r = httpx.get(s.url + "/api/v1/model", headers={"Origin": origin})
+        assert r.headers["access-control-allow-origin"] == origin
+        r = httpx.get(s.url + "/api/v1/model", headers={"Origin": "http://elsewhere.example"})
+        assert "access-control-allow-origin" not in r.headers
+
+
+def test_animated_image_uses_its_first_frame():
+    from skindoctor.vision.image_io import decode_image
+
+    frames = [Image.new("RGB", (40, 30), c) for c in ((200, 10, 10), (10, 200, 10), (10, 10, 200))]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    rgb = decode_image(buf.getvalue())
+    assert rgb.shape == (30, 40, 3) and rgb[0, 0, 0] > 150 and rgb[0, 0, 1] < 60

@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     max_image_pixels: int = 40_000_000
     max_frame_bytes: int = 2 * 1024 * 1024
     max_live_sessions: int = 4
+    request_timeout: float = 30.0  # seconds for one HTTP request (slow or stalled uploads get 504)
     live_max_rate: float = 15.0  # frames analysed per second per session
     kiosk_reset_seconds: int = 30  # the kiosk starts over this long after showing a result
     live_idle_timeout: float = 60.0  # seconds without a message before a live session is closed

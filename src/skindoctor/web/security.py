@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -50,7 +51,12 @@ class SecurityMiddleware(BaseHTTPMiddleware):
         if self.settings.access_token and request.url.path not in open_paths \
                 and not _token_ok(request_token(request), self.settings.access_token):
             return JSONResponse({"error": "unauthorized", "detail": "access token required"}, status_code=401)
-        response = await call_next(request)
+        try:
+            async with asyncio.timeout(self.settings.request_timeout):
+                response = await call_next(request)
+        except TimeoutError:
+            response = JSONResponse({"error": "timeout", "detail": f"request took longer than "
+                                     f"{self.settings.request_timeout:.0f} s"}, status_code=504)
         for k, v in HEADERS.items():
             response.headers.setdefault(k, v)
         if request.url.path.startswith(DOCS_PATHS):
