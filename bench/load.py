@@ -152,7 +152,8 @@ def main() -> None:
         "(`tests/test_bad_input.py`); clients vanishing mid-upload (`tests/test_privacy.py`).",
         "- Limits and security: upload bytes and pixel limits (413), live-session cap (503 + Retry-After), idle "
         "WebSocket timeout, request timeout (504 for stalled uploads), loopback by default and `--expose` to listen elsewhere, optional access token, CSP without "
-        "inline script (the page runs under it), nosniff, frame-ancestors 'none', no CORS unless configured (`tests/test_privacy.py`, `tests/test_web_api.py`); animated images use their first frame; uploads "
+        "inline script (the page runs under it), nosniff, frame-ancestors 'none', no CORS unless configured "
+        "(`tests/test_privacy.py`, `tests/test_web_api.py`); animated images use their first frame; uploads "
         "never spill to a temporary file; no file names or image bytes in logs.",
     ]
     Path(args.out).write_text("\n".join(lines) + "\n")
