@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from ..labels import LesionClass
-from .knowledge import GENERIC, Knowledge, Urgency, load_knowledge
+from .knowledge import GENERIC, Knowledge, load_knowledge
 from .llm import LLMError, OllamaClient, OpenAICompatibleClient
 from .triage import Triage, TriageRules, triage
 from .validate import SCHEMA, Rejected, validate_answer

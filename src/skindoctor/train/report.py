@@ -31,7 +31,7 @@ def render(card: ModelCard) -> str:
         "",
         f"- Architecture: {card.architecture}, input {card.input.size}×{card.input.size} RGB, "
         f"normalised with mean {card.input.mean} and std {card.input.std}",
-        f"- Files: " + ", ".join(f"`{v}` ({k})" for k, v in card.files.items()) + f"; default `{card.default_variant}`",
+        "- Files: " + ", ".join(f"`{v}` ({k})" for k, v in card.files.items()) + f"; default `{card.default_variant}`",
         f"- Calibration temperature (fitted on the validation split): {card.temperature:.3f}",
         f"- Malignant-score threshold (summed probability of {', '.join(c.code for c in classes if c.can_be_malignant)}; "
         f"chosen on the validation split for sensitivity ≥ 0.95): "
