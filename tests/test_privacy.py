@@ -101,3 +101,15 @@ def test_animated_image_uses_its_first_frame():
     frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
     rgb = decode_image(buf.getvalue())
     assert rgb.shape == (30, 40, 3) and rgb[0, 0, 0] > 150 and rgb[0, 0, 1] < 60
+
+
+def test_idle_live_session_is_closed():
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    with LiveServer(create_app(get_settings(model_dir=MODELS, llm_provider="none", live_idle_timeout=1.0))) as s:
+        with connect(s.url.replace("http", "ws") + "/api/v1/live", open_timeout=10) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=5)
+            assert closed.value.rcvd.reason == "idle timeout"
+        assert httpx.get(s.url + "/healthz").json()["live_sessions"] == 0
