@@ -9,10 +9,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -22,17 +18,11 @@ import numpy as np
 from PIL import Image
 from websockets.sync.client import connect
 
+from skindoctor.benchmark import rss_mb, served
 from skindoctor.stream.clips import Segment, render
 from skindoctor.vision.image_io import read_image
 
 MAX_REQUESTS = 200_000
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def jpeg(rgb: np.ndarray) -> bytes:
@@ -50,19 +40,11 @@ def main() -> None:
     ap.add_argument("--out", default="docs/reliability.md")
     args = ap.parse_args()
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "SKINDOCTOR_LLM_PROVIDER": "none", "SKINDOCTOR_MAX_LIVE_SESSIONS": str(args.live)}
-    server = subprocess.Popen([sys.executable, "-m", "skindoctor.cli", "serve", "--port", str(port)], env=env,
-                              stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            httpx.get(url + "/healthz", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
+    with served(env={"SKINDOCTOR_MAX_LIVE_SESSIONS": str(args.live)}) as (server, url):
+        run_load(args, server, url)
+
+
+def run_load(args, server, url: str) -> None:
     photo = read_image(args.image)
     upload = Path(args.image).read_bytes()
     frames = [jpeg(render(Segment(photo, 10), t, np.random.default_rng(i))) for i, t in enumerate(np.arange(0, 2, 0.1))]
@@ -120,8 +102,6 @@ def main() -> None:
     wall = time.monotonic() - t0
     rss_end = rss_mb(server.pid)
     alive = httpx.get(url + "/healthz", timeout=5).status_code == 200
-    server.terminate()
-    server.wait(10)
 
     def summary(kind):
         a = np.asarray(stats[kind]) * 1000

@@ -8,10 +8,12 @@ use on a camera-like clip, cold start, memory and file sizes. Timing only; no as
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import resource
+import socket
 import subprocess
 import sys
 import tempfile
@@ -167,41 +169,47 @@ def cold_start(model_dir: Path, runs: int = 3) -> dict:
     return {"best_s": min(times), "median_s": float(np.median(times)), "classifier_process_rss_mb": max(rss)}
 
 
+@contextlib.contextmanager
+def served(model_dir: Path | None = None, env: dict | None = None):
+    """A real ``skindoctor serve`` process on a free loopback port; yields (process, base URL)."""
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [sys.executable, "-m", "skindoctor.cli", "serve", "--port", str(port)]
+    if model_dir is not None:
+        cmd += ["--model-dir", str(model_dir)]
+    proc = subprocess.Popen(cmd, env={**os.environ, "SKINDOCTOR_LLM_PROVIDER": "none", **(env or {})},
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(url + "/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield proc, url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 def serving_rss(model_dir: Path, image: Path | None, requests: int = 30) -> dict:
     """RSS of a real ``skindoctor serve`` process after start and after uploads."""
     import httpx
 
-    from .web.app import create_app  # noqa: F401  (import check before starting a process)
-
-    with tempfile.TemporaryDirectory():
-        import socket
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        env = {**os.environ, "SKINDOCTOR_LLM_PROVIDER": "none"}
-        proc = subprocess.Popen([sys.executable, "-m", "skindoctor.cli", "serve", "--port", str(port),
-                                 "--model-dir", str(model_dir)], env=env, stderr=subprocess.DEVNULL)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            for _ in range(100):
-                try:
-                    httpx.get(url + "/healthz", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            idle = _rss_mb(proc.pid)
-            if image is not None:
-                data = image.read_bytes()
-                for _ in range(requests):
-                    httpx.post(url + "/api/v1/diagnose", files={"file": ("x.jpg", data)}, timeout=30)
-            return {"idle_mb": idle, "after_uploads_mb": _rss_mb(proc.pid), "uploads": requests if image else 0}
-        finally:
-            proc.terminate()
-            proc.wait(10)
+    with served(model_dir) as (proc, url):
+        idle = rss_mb(proc.pid)
+        if image is not None:
+            data = image.read_bytes()
+            for _ in range(requests):
+                httpx.post(url + "/api/v1/diagnose", files={"file": ("x.jpg", data)}, timeout=30)
+        return {"idle_mb": idle, "after_uploads_mb": rss_mb(proc.pid), "uploads": requests if image else 0}
 
 
-def _rss_mb(pid: int) -> float:
+def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
