@@ -13,7 +13,8 @@ pytestmark = pytest.mark.slow
 def test_bench_smoke(tmp_path):
     out = tmp_path / "benchmarks.md"
     r = subprocess.run([sys.executable, "-m", "skindoctor.cli", "bench", "--model-dir", str(MODELS), "--out", str(out),
-                        "--iters", "3", "--frames", "5", "--realtime-seconds", "1"],
+                        "--iters", "3", "--frames", "5", "--realtime-seconds", "1", "--accuracy-limit", "20",
+                        "--peer-python", str(tmp_path / "no-peer")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     text = out.read_text()

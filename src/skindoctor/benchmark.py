@@ -216,6 +216,46 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def test_split_accuracy(model_dir: Path, data: Path, limit: int | None = None) -> dict | None:
+    """fp32 vs int8 on the model's held-out test split (centre crops, as in the model card)."""
+    split_file = model_dir / "split.csv"
+    if not (data / "images").is_dir() or not split_file.is_file():
+        return None
+    from sklearn.metrics import balanced_accuracy_score
+
+    from .train.data import load_images, read_ham10000, read_split
+    from .train.evaluate import predict_probs
+    from .vision.classifier import OnnxClassifier
+
+    samples = read_ham10000(data)
+    split = read_split(samples, split_file)
+    test = [s for s in samples if split[str(s.path)] == "test"][:limit]
+    images = load_images(test)
+    out, preds = {"images": len(test)}, {}
+    for variant in load_card(model_dir).files:
+        clf = OnnxClassifier(model_dir, variant)
+        y = np.array([clf.classes.index(s.label) for s in test])
+        preds[variant] = predict_probs(clf, images).argmax(1)
+        out[variant] = {"accuracy": float((preds[variant] == y).mean()),
+                        "balanced_accuracy": float(balanced_accuracy_score(y, preds[variant]))}
+    if {"fp32", "int8"} <= set(preds):
+        out["int8_top1_agreement"] = float((preds["fp32"] == preds["int8"]).mean())
+    return out
+
+
+def peer(python: Path, image: Path | None, data: Path, model_dir: Path) -> dict | None:
+    """sklesion measured in its own virtual environment (bench/sklesion_peer.py)."""
+    script = Path(__file__).resolve().parents[2] / "bench" / "sklesion_peer.py"
+    if not python.exists() or image is None or not script.is_file():
+        return None
+    cmd = [str(python), str(script), str(image)]
+    if (model_dir / "split.csv").is_file() and (data / "images").is_dir():
+        cmd += ["--split", str(model_dir / "split.csv"), "--data", str(data)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
+    lines = [ln for ln in r.stdout.splitlines() if ln.startswith("{")]
+    return json.loads(lines[-1]) if r.returncode == 0 and lines else {"error": r.stderr[-500:]}
+
+
 def machine() -> dict:
     cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor())
@@ -226,7 +266,8 @@ def machine() -> dict:
 
 
 def run(model_dir: Path, out: Path | None, iters: int = 300, frames: int = 200, realtime_seconds: float = 10.0,
-        image: Path | None = None) -> dict:
+        image: Path | None = None, data: Path = Path("../shared/data/ham10000"),
+        peer_python: Path = Path("bench/.venv-sklesion/bin/python"), accuracy_limit: int | None = None) -> dict:
     from .stream.clips import Segment, frames as clip_frames, write_video
     from .vision.classifier import OnnxClassifier
     from .vision.image_io import read_image
@@ -249,6 +290,8 @@ def run(model_dir: Path, out: Path | None, iters: int = 300, frames: int = 200, 
     results["cold_start"] = cold_start(model_dir)
     results["serving"] = serving_rss(model_dir, image)
     results["files_mb"] = {v: (model_dir / f).stat().st_size / 1e6 for v, f in card.files.items()}
+    results["accuracy"] = test_split_accuracy(model_dir, data, accuracy_limit)
+    results["peer"] = peer(peer_python, image, data, model_dir)
     results["peak_rss_bench_process_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if out is not None:
         write_report(results, out)
@@ -289,7 +332,35 @@ def write_report(r: dict, out: Path) -> None:
               f"- `skindoctor serve` RSS: {r['serving']['idle_mb']:.0f} MB idle, {r['serving']['after_uploads_mb']:.0f} MB "
               f"after {r['serving']['uploads']} uploads.",
               "- Model files: " + ", ".join(f"{k} {v:.2f} MB" for k, v in r["files_mb"].items()) + ".",
-              "", "![latency](benchmarks.png)", "", "<details><summary>raw results</summary>", "", "```json",
+              ]
+    acc = r.get("accuracy")
+    if acc:
+        lines += ["", f"## Accuracy, fp32 vs int8 (test split, {acc['images']} images, same run)", "",
+                  "| model | accuracy | balanced accuracy |", "|---|---|---|"]
+        lines += [f"| {v} | {acc[v]['accuracy']:.4f} | {acc[v]['balanced_accuracy']:.4f} |"
+                  for v in ("fp32", "int8") if v in acc]
+        if "int8_top1_agreement" in acc:
+            lines.append(f"\nint8 top-1 agreement with fp32: {acc['int8_top1_agreement']:.4f}.")
+    p = r.get("peer")
+    if p and "error" not in p:
+        ours = next(x for x in r["model_latency"] if x["engine"] == "onnxruntime int8" and x["threads"] == 1
+                    and x["opt"] == "all")
+        lines += ["", "## Beside the peer: sklesion", "",
+                  f"`{p['name']}`, run in its own virtual environment by `bench/sklesion_peer.py` in this same run.", "",
+                  "| | skindoctor (int8 ONNX) | sklesion |", "|---|---|---|",
+                  f"| model file | {r['files_mb']['int8']:.1f} MB | {p['file_mb']:.1f} MB |",
+                  f"| input | {r['input_size']} px | {p['input_px']} px + age/sex/site |",
+                  f"| model latency p50 | {ours['p50_ms']:.2f} ms | {p['model_call_p50_ms']:.1f} ms (Keras call) |",
+                  f"| photo → probabilities p50 | {r['frame_latency']['total']['p50_ms']:.2f} ms (640×480 frame, "
+                  f"whole chain) | {p['predict_p50_ms']:.1f} ms (`predict_P`) |",
+                  f"| cold start | {r['cold_start']['best_s']:.2f} s | {p['cold_start_s']:.2f} s |",
+                  f"| peak memory | {r['cold_start']['classifier_process_rss_mb']:.0f} MB | {p['peak_rss_mb']:.0f} MB |"]
+        if p.get("our_test_split"):
+            q = p["our_test_split"]
+            lines += ["", f"sklesion on {q['images']} of our test images: accuracy {q['accuracy']:.3f}, balanced "
+                          f"accuracy {q['balanced_accuracy']:.3f} — **not a fair comparison**: sklesion was trained on "
+                          "HAM10000 images and has very likely seen these lesions."]
+    lines += ["", "![latency](benchmarks.png)", "", "<details><summary>raw results</summary>", "", "```json",
               json.dumps(r, indent=1), "```", "</details>"]
     out.write_text("\n".join(lines) + "\n")
     fig, ax = plt.subplots(figsize=(8, 4))

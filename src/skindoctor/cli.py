@@ -212,7 +212,8 @@ def cmd_bench(args) -> int:
     settings = get_settings(model_dir=args.model_dir)
     results = run(Path(settings.model_dir), Path(args.out) if args.out else None, iters=args.iters,
                   frames=args.frames, realtime_seconds=args.realtime_seconds,
-                  image=Path(args.image) if args.image else None)
+                  image=Path(args.image) if args.image else None, data=Path(args.data),
+                  peer_python=Path(args.peer_python), accuracy_limit=args.accuracy_limit)
     fl = results["frame_latency"]["total"]
     print(f"per-frame p50 {fl['p50_ms']:.2f} ms; live {results['live']['uncapped']['fps']:.0f} fps uncapped; "
           f"30 fps uses {results['live']['realtime_30fps']['cpu_of_one_core']:.0%} of a core; cold start "
@@ -344,7 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--iters", type=int, default=300, help="timed iterations per model configuration")
     b.add_argument("--frames", type=int, default=150, help="frames for the per-frame latency")
     b.add_argument("--realtime-seconds", type=float, default=10.0, help="length of the real-time 30 fps run")
-    b.add_argument("--image", help="a real lesion photo for the clip and the upload test")
+    b.add_argument("--image", help="a real lesion photo for the clip, the upload test and the peer")
+    b.add_argument("--data", default=str(DEFAULT_DATA), help="HAM10000 folder, for fp32 vs int8 accuracy")
+    b.add_argument("--accuracy-limit", type=int, help="test images to score at most (default: all)")
+    b.add_argument("--peer-python", default="bench/.venv-sklesion/bin/python",
+                   help="python of the sklesion virtual environment (see bench/sklesion_peer.py); skipped if absent")
     b.set_defaults(func=cmd_bench)
 
     a = sub.add_parser("advise", help="care guidance for a class (knowledge base, or the LLM's wording)")
