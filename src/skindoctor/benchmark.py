@@ -84,17 +84,19 @@ def model_latency(model_dir: Path, iters: int) -> list[dict]:
 def frame_latency(clf, frames: list[np.ndarray]) -> dict:
     """Per-frame latency of the whole chain on 640×480 frames, and where the time goes."""
     from .stream.confirm import HoldConfirmer
-    from .vision.localize import LesionLocalizer, square_crop
+    from .vision.localize import LesionLocalizer, square_crop, working_copy
     from .vision.preprocess import normalize, resize_square
     from .vision.quality import QualityGate
 
     gate, loc, conf = QualityGate(), LesionLocalizer(), HoldConfirmer()
-    stages = {k: [] for k in ("quality", "localise", "crop+resize", "preprocess", "classify", "confirm", "total")}
+    stages = {k: [] for k in ("downscale+quality", "localise", "crop+resize", "preprocess", "classify", "confirm",
+                              "total")}
     for i, frame in enumerate(frames):
         t0 = time.perf_counter()
-        q = gate.check_frame(frame)
+        small = working_copy(frame)
+        q = gate.check_frame(small)
         t1 = time.perf_counter()
-        found = loc.locate(frame)
+        found = loc.locate(frame, small)
         t2 = time.perf_counter()
         square = resize_square(square_crop(frame, found.box)[0], clf.spec.size) if found.box else None
         gate.check_lesion(q, found, square) if square is not None else None

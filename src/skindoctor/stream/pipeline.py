@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..vision.classifier import OnnxClassifier, Prediction
-from ..vision.localize import Box, LesionLocalizer, square_crop
+from ..vision.localize import Box, LesionLocalizer, square_crop, working_copy
 from ..vision.preprocess import resize_square
 from ..vision.quality import Quality, QualityGate
 from .confirm import HoldConfirmer, HoldState
@@ -82,10 +82,11 @@ class Pipeline:
 
     def analyse(self, frame: np.ndarray) -> tuple[Quality, Box | None, Prediction | None]:
         """One frame through gate, localiser and classifier (no temporal state)."""
-        quality = self.gate.check_frame(frame)
+        small = working_copy(frame)
+        quality = self.gate.check_frame(small)
         if not quality.ok:
             return quality, None, None
-        loc = self.localizer.locate(frame)
+        loc = self.localizer.locate(frame, small)
         square = None
         if loc.box is not None:
             crop, _ = square_crop(frame, loc.box)

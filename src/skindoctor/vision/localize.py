@@ -18,6 +18,14 @@ import numpy as np
 WORK_SIDE = 128  # longest side of the working copy
 
 
+def working_copy(frame: np.ndarray) -> np.ndarray:
+    """The frame shrunk to ``WORK_SIDE`` on its longest side: made once per frame, shared by the
+    quality gate and the localiser (shrinking a 640×480 frame is a good part of their cost)."""
+    h, w = frame.shape[:2]
+    f = WORK_SIDE / max(h, w)
+    return cv2.resize(frame, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+
+
 @dataclass(frozen=True)
 class Box:
     """Pixel box (x0, y0) inclusive to (x1, y1) exclusive, in frame coordinates."""
@@ -62,10 +70,11 @@ class LesionLocalizer:
     def __init__(self, min_area: float = 0.004, min_contrast: float = 8.0):
         self.min_area, self.min_contrast = min_area, min_contrast
 
-    def locate(self, frame: np.ndarray) -> Localization:
+    def locate(self, frame: np.ndarray, small: np.ndarray | None = None) -> Localization:
+        """``small``: the frame's working copy, when the caller already made one (see ``working_copy``)."""
         h, w = frame.shape[:2]
-        f = WORK_SIDE / max(h, w)
-        small = cv2.resize(frame, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+        small = working_copy(frame) if small is None else small
+        f = small.shape[1] / w
         small = cv2.GaussianBlur(small, (5, 5), 0)
         lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
         lightness = lab[..., 0]

@@ -50,7 +50,7 @@ class QualityGate:
     min_sharpness: float = 8.0
 
     def check_frame(self, frame: np.ndarray) -> Quality:
-        """Light and skin checks on the whole frame (cheap: a 64-px thumbnail)."""
+        """Light and skin checks on the whole frame, or on its small working copy (a 64-px thumbnail of it)."""
         thumb = cv2.resize(frame, (64, 48), interpolation=cv2.INTER_AREA)
         ycc = cv2.cvtColor(thumb, cv2.COLOR_RGB2YCrCb)
         y = ycc[..., 0]
