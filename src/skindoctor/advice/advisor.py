@@ -137,8 +137,8 @@ class Advisor:
         yield {"type": "advice", "final": False, "advice": advice}
         use = self.use_llm if use_llm is None else use_llm
         if not use or self.client is None:
-            reason = "LLM switched off" if not use or self.client is None else None
-            yield {"type": "advice", "final": True, "advice": advice.model_copy(update={"fallback_reason": reason})}
+            yield {"type": "advice", "final": True,
+                   "advice": advice.model_copy(update={"fallback_reason": "LLM switched off"})}
             return
         chunks: list[str] = []
         try:
