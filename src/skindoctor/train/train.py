@@ -133,7 +133,6 @@ def train(samples: list[Sample], cfg: TrainConfig, split_file: str | Path | None
 
 def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str | Path | None) -> Path:
     torch.manual_seed(cfg.seed)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     classes = cfg.class_order or sorted({s.label for s in samples})
     class_index = {c: i for i, c in enumerate(classes)}
     spec = InputSpec(cfg.size)
@@ -159,7 +158,7 @@ def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str |
     gen = torch.Generator().manual_seed(cfg.seed)
     sampler = WeightedRandomSampler(sample_w, steps * cfg.batch_size, replacement=True, generator=gen)
     train_dl = DataLoader(train_ds, cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
-                          worker_init_fn=_worker_init, persistent_workers=False, drop_last=True)
+                          worker_init_fn=_worker_init, drop_last=True)
     val_dl = DataLoader(val_ds, 64, num_workers=0)
 
     model = build_model(len(classes), cfg.weights).to(memory_format=torch.channels_last)
