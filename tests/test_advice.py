@@ -14,6 +14,7 @@ from skindoctor.model_card import load_card
 
 from .conftest import MODELS
 from .fake_llm import GOOD_EN, GOOD_KO, FakeLLM
+from .server import free_port
 
 CLASSES = list(HAM10000_CLASSES)
 CODES = [c.code for c in CLASSES]
@@ -143,11 +144,7 @@ def test_slow_answer_times_out_and_falls_back():
 
 
 def test_llm_down_falls_back_fast():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]  # nothing listens here once closed
+    port = free_port()  # nothing listens there once it is released
     start = time.monotonic()
     advice = Advisor(CLASSES, client=OllamaClient(f"127.0.0.1:{port}", "gemma3:1b")).advise("nv")
     assert time.monotonic() - start < 3

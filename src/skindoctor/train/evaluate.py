@@ -26,7 +26,7 @@ from sklearn.metrics import (  # noqa: E402
 from ..model_card import load_card  # noqa: E402
 from ..vision.classifier import OnnxClassifier, softmax  # noqa: E402
 from ..vision.localize import LesionLocalizer, square_crop  # noqa: E402
-from ..vision.preprocess import center_square, to_tensor  # noqa: E402
+from ..vision.preprocess import center_batch, center_square, to_tensor  # noqa: E402
 from .data import Sample, load_images  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def pipeline_crops(images: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def predict_probs(clf: OnnxClassifier, images: list[np.ndarray], batch: int = 64, centre: bool = True) -> np.ndarray:
-    x = np.stack([to_tensor(center_square(img) if centre else img, clf.spec) for img in images])
+    x = center_batch(images, clf.spec) if centre else np.stack([to_tensor(img, clf.spec) for img in images])
     logits = np.concatenate([clf.logits(x[i:i + batch]) for i in range(0, len(x), batch)])
     return softmax(logits, clf.temperature)
 

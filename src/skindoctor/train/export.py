@@ -17,7 +17,7 @@ import torch
 from ..labels import CATALOGUE
 from ..model_card import InputContract, ModelCard
 from ..vision.classifier import OnnxClassifier, softmax
-from ..vision.preprocess import center_square, to_tensor
+from ..vision.preprocess import center_batch
 from .data import Sample, load_rgb
 from .quantize import INPUT_NAME, quantize_int8
 from .train import load_checkpoint
@@ -37,7 +37,7 @@ def export_fp32(model: torch.nn.Module, size: int, path: Path) -> None:
 
 def compare(model: torch.nn.Module, clf: OnnxClassifier, images: list[np.ndarray], temperature: float) -> dict:
     """Top-1 agreement and largest probability difference between torch and an ONNX file."""
-    x = np.stack([to_tensor(center_square(img), clf.spec) for img in images])
+    x = center_batch(images, clf.spec)
     with torch.no_grad():
         p_torch = softmax(model(torch.from_numpy(x)).numpy(), temperature)
     p_onnx = np.concatenate([softmax(clf.logits(x[i:i + 64]), temperature) for i in range(0, len(x), 64)])

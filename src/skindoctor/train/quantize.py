@@ -12,7 +12,7 @@ import numpy as np
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from ..vision.preprocess import InputSpec, center_square, to_tensor
+from ..vision.preprocess import InputSpec, center_batch, center_square, to_tensor
 from .augment import augment
 
 INPUT_NAME = "image"
@@ -57,7 +57,7 @@ def quantize_int8(fp32: Path, out: Path, calibration: list[np.ndarray], spec: In
         prepped = Path(tmp) / "prepped.onnx"
         quant_pre_process(str(fp32), str(prepped), skip_symbolic_shape=True)
         convs = [n.name for n in onnx.load(str(prepped)).graph.node if n.op_type == "Conv"]
-        batch = np.stack([to_tensor(center_square(img), spec) for img in check]) if check else None
+        batch = center_batch(check, spec) if check else None
         reference = _logits(fp32, batch, input_name) if check else None
         tried = []
         for keep in LEADING_FLOAT_CONVS if check else (0,):

@@ -36,6 +36,8 @@ def center_square(image: np.ndarray) -> np.ndarray:
 def resize_square(crop: np.ndarray, size: int) -> np.ndarray:
     """Resize a crop to size×size (area filter when shrinking, bilinear when enlarging)."""
     h, w = crop.shape[:2]
+    if h == w == size:  # already the model's size (the pipeline resizes its crop once)
+        return crop
     interp = cv2.INTER_AREA if min(h, w) > size else cv2.INTER_LINEAR
     return cv2.resize(crop, (size, size), interpolation=interp)
 
@@ -51,3 +53,8 @@ def normalize(square: np.ndarray, spec: InputSpec) -> np.ndarray:
 def to_tensor(crop: np.ndarray, spec: InputSpec) -> np.ndarray:
     """Crop (RGB uint8) → model input (float32 3×S×S)."""
     return normalize(resize_square(crop, spec.size), spec)
+
+
+def center_batch(images: list[np.ndarray], spec: InputSpec) -> np.ndarray:
+    """Whole photos → a batch of their centred squares (the evaluation protocol)."""
+    return np.stack([to_tensor(center_square(img), spec) for img in images])
