@@ -18,6 +18,7 @@ def test_bench_smoke(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     text = out.read_text()
-    for needle in ("onnxruntime int8", "onnxruntime fp32", "Cold start", "fps", "serve` RSS", "classify"):
+    for needle in ("onnxruntime int8", "onnxruntime fp32", "torch eager fp32", "faster than torch eager",
+                   "Cold start", "fps", "serve` RSS", "classify"):
         assert needle in text
     assert out.with_suffix(".png").stat().st_size > 1000
