@@ -250,20 +250,30 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def test_split_accuracy(model_dir: Path, data: Path, limit: int | None = None) -> dict | None:
-    """fp32 vs int8 on the model's held-out test split (centre crops, as in the model card)."""
+def test_samples(model_dir: Path, data: Path) -> list | None:
+    """The model's held-out test split (``split.csv`` beside the model) over the HAM10000 folder ``data``."""
     split_file = model_dir / "split.csv"
     if not (data / "images").is_dir() or not split_file.is_file():
         return None
-    from sklearn.metrics import balanced_accuracy_score
-
-    from .train.data import load_images, read_ham10000, read_split
-    from .train.evaluate import predict_probs
-    from .vision.classifier import OnnxClassifier
+    from .train.data import read_ham10000, read_split
 
     samples = read_ham10000(data)
     split = read_split(samples, split_file)
-    test = [s for s in samples if split[str(s.path)] == "test"][:limit]
+    return [s for s in samples if split[str(s.path)] == "test"]
+
+
+def test_split_accuracy(model_dir: Path, data: Path, limit: int | None = None) -> dict | None:
+    """fp32 vs int8 on the model's held-out test split (centre crops, as in the model card)."""
+    test = test_samples(model_dir, data)
+    if not test:
+        return None
+    from sklearn.metrics import balanced_accuracy_score
+
+    from .train.data import load_images
+    from .train.evaluate import predict_probs
+    from .vision.classifier import OnnxClassifier
+
+    test = test[:limit]
     images = load_images(test)
     out, preds = {"images": len(test)}, {}
     for variant in load_card(model_dir).files:
@@ -275,6 +285,12 @@ def test_split_accuracy(model_dir: Path, data: Path, limit: int | None = None) -
     if {"fp32", "int8"} <= set(preds):
         out["int8_top1_agreement"] = float((preds["fp32"] == preds["int8"]).mean())
     return out
+
+
+def default_photo(model_dir: Path, data: Path) -> Path | None:
+    """The first photo of the model's test split, when that data is on this machine."""
+    test = test_samples(model_dir, data)
+    return test[0].path if test else None
 
 
 def peer(python: Path, image: Path | None, data: Path, model_dir: Path) -> dict | None:
@@ -307,6 +323,7 @@ def run(model_dir: Path, out: Path | None, iters: int = 300, frames: int = 200, 
     from .vision.image_io import read_image
 
     card = load_card(model_dir)
+    image = image or default_photo(model_dir, data)
     lesion = read_image(image) if image else None
     if lesion is None:  # a synthetic dark lesion on skin, when no real photo is given
         import cv2
@@ -314,7 +331,8 @@ def run(model_dir: Path, out: Path | None, iters: int = 300, frames: int = 200, 
         lesion = np.full((150, 200, 3), (205, 160, 140), np.uint8)
         cv2.ellipse(lesion, (100, 75), (45, 35), 0, 0, 360, (90, 55, 40), -1)
     segments = [Segment(lesion, 2.0), Segment(lesion, 1.0, brightness=0.85), Segment(lesion, 2.0)]
-    results = {"machine": machine(), "model": card.name, "input_size": card.input.size}
+    results = {"machine": machine(), "model": card.name, "input_size": card.input.size,
+               "photo": image.name if image else None}
     results["model_latency"] = model_latency(model_dir, iters)
     results["speedup"] = speedups(results["model_latency"])
     clf = OnnxClassifier(model_dir, threads=1)
@@ -344,7 +362,9 @@ def write_report(r: dict, out: Path) -> None:
     base = sp.get("torch_best")
     lines = ["# Benchmarks", "", f"Measured by `skindoctor bench` in one run on {r['machine']['cpu']} "
              f"({r['machine']['cores']} cores), Python {r['machine']['python']}, onnxruntime "
-             f"{r['machine']['onnxruntime']}. Model `{r['model']}`, input {r['input_size']} px, batch 1.", "",
+             f"{r['machine']['onnxruntime']}. Model `{r['model']}`, input {r['input_size']} px, batch 1. Photo for the "
+             "clip, the uploads and the peer: " + (f"`{r['photo']}`" if r.get("photo") else
+                                                  "none (a drawn lesion; pass `--image`)") + ".", "",
              "## Model latency", "", "| engine | threads | graph opt | p50 ms | p95 ms | images/s | vs torch eager |",
              "|---|---|---|---|---|---|---|"]
     if sp:
@@ -402,6 +422,11 @@ def write_report(r: dict, out: Path) -> None:
             lines += ["", f"sklesion on {q['images']} of our test images: accuracy {q['accuracy']:.3f}, balanced "
                           f"accuracy {q['balanced_accuracy']:.3f} — **not a fair comparison**: sklesion was trained on "
                           "HAM10000 images and has very likely seen these lesions."]
+    elif p:
+        lines += ["", "## Beside the peer: sklesion", "", f"The sklesion run failed: `{p['error'].strip()[-300:]}`"]
+    else:
+        lines += ["", "## Beside the peer: sklesion", "", "Not measured: it needs a photo and its own virtual "
+                  "environment (`bench/.venv-sklesion`, see `bench/sklesion_peer.py`)."]
     lines += ["", "![latency](benchmarks.png)", "", "<details><summary>raw results</summary>", "", "```json",
               json.dumps(r, indent=1), "```", "</details>"]
     out.write_text("\n".join(lines) + "\n")

@@ -345,7 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--iters", type=int, default=300, help="timed iterations per model configuration")
     b.add_argument("--frames", type=int, default=150, help="frames for the per-frame latency")
     b.add_argument("--realtime-seconds", type=float, default=10.0, help="length of the real-time 30 fps run")
-    b.add_argument("--image", help="a real lesion photo for the clip, the upload test and the peer")
+    b.add_argument("--image", help="a real lesion photo for the clip, the upload test and the peer "
+                   "(default: the first photo of the model's test split, if --data holds it)")
     b.add_argument("--data", default=str(DEFAULT_DATA), help="HAM10000 folder, for fp32 vs int8 accuracy")
     b.add_argument("--accuracy-limit", type=int, help="test images to score at most (default: all)")
     b.add_argument("--peer-python", default="bench/.venv-sklesion/bin/python",

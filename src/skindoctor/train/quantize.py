@@ -171,4 +171,5 @@ def quantize_int8(fp32: Path, out: Path, calibration: list[np.ndarray], spec: In
         best = max(tried, key=lambda t: (t["agreement"], -t["float_leading_convs"]))
         if best is not tried[-1]:  # the last one written is not the best: write the best again
             write(best["float_leading_convs"])
-        return {**best, "check_images": len(check), "tried": tried, "bias_corrected_convs": len(shifts)}
+        corrected_count = len([k for k in shifts if k not in convs[:best["float_leading_convs"]]])
+        return {**best, "check_images": len(check), "tried": tried, "bias_corrected_convs": corrected_count}

@@ -86,6 +86,15 @@ def render(card: ModelCard) -> str:
         for v, c in check.items():
             lines.append(f"| {card.files[v]} | {c['images']} | {c['top1_agreement']:.4f} | {c['max_prob_diff']:.2e} | "
                          f"{c['bytes'] / 1e6:.2f} MB |")
+    quant = card.metrics.get("quantization")
+    if quant:
+        lines += ["", "## int8 quantisation", "",
+                  "Static QDQ (ONNX Runtime): per-channel int8 weights, uint8 activations calibrated on training images, "
+                  f"bias correction on {quant.get('bias_corrected_convs', 0)} convolutions, classifier kept in float."]
+        if quant.get("tried"):
+            lines[-1] += (f" The first {quant['float_leading_convs']} convolutions stay in float, the fewest that best "
+                          f"kept top-1 agreement with fp32 on {quant['check_images']} other training images: " +
+                          ", ".join(f"{t['float_leading_convs']} → {t['agreement']:.4f}" for t in quant["tried"]) + ".")
     ablation = card.metrics.get("init_ablation")
     if ablation:
         lines += ["", "## What ImageNet initialisation buys", "", ablation["summary"], "",
