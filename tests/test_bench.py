@@ -19,7 +19,7 @@ def test_bench_smoke(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     text = out.read_text()
     for needle in ("onnxruntime int8", "onnxruntime fp32", "torch eager fp32", "faster than torch eager",
-                   "Cold start", "fps", "serve` RSS", "classify"):
+                   "camera's pace", "Cold start", "fps", "serve` RSS", "classify"):
         assert needle in text
     assert "Photo for the clip" in text and "Beside the peer: sklesion" in text  # peer absent: said so
     assert out.with_suffix(".png").stat().st_size > 1000

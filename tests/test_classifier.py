@@ -10,7 +10,7 @@ import pytest
 from skindoctor.labels import CATALOGUE
 from skindoctor.model_card import load_card
 from skindoctor.train.data import load_rgb
-from skindoctor.vision.preprocess import center_square, to_tensor
+from skindoctor.vision.preprocess import InputSpec, center_square, normalize, to_tensor
 
 from .conftest import MODELS, needs_ham, needs_torch
 
@@ -41,6 +41,16 @@ def test_real_test_images_are_mostly_right(classifier, test_split_samples):
     preds = classifier.predict_batch([center_square(load_rgb(s.path)) for s in chosen])
     acc = np.mean([p.top_class == s.label for p, s in zip(preds, chosen)])
     assert acc > 0.6, acc
+
+
+def test_normalize_is_per_channel_chw():
+    """ImageNet-style per-channel mean/std (Keras imports use them), channels first."""
+    spec = InputSpec(4, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    square = np.random.default_rng(0).integers(0, 256, (4, 4, 3), dtype=np.uint8)
+    expected = ((square / 255.0 - spec.mean) / spec.std).transpose(2, 0, 1)
+    x = normalize(square, spec)
+    assert x.shape == (3, 4, 4) and x.dtype == np.float32 and x.flags.c_contiguous
+    np.testing.assert_allclose(x, expected, atol=1e-5)
 
 
 @needs_ham

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 WORK_SIDE = 128  # longest side of the working copy
+CHANNEL_WEIGHTS = np.float32([1.0, 1.4, 1.4])  # L, a, b: colour counts more than brightness
 
 
 def working_copy(frame: np.ndarray) -> np.ndarray:
@@ -78,8 +79,10 @@ class LesionLocalizer:
         small = cv2.GaussianBlur(small, (5, 5), 0)
         lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
         lightness = lab[..., 0]
-        skin = lab[lightness >= np.median(lightness)].mean(axis=0)
-        distance = np.sqrt(((lab - skin) ** 2 * (1.0, 1.4, 1.4)).sum(axis=2))
+        bright_half = (lightness >= np.median(lightness)).astype(np.uint8)
+        skin = np.float32(cv2.mean(lab, mask=bright_half)[:3])
+        diff = lab - skin
+        distance = np.sqrt((diff * diff) @ CHANNEL_WEIGHTS)
         # lesions are darker than skin: distance counts only where the pixel is not lighter
         distance[lightness > skin[0] + 5] *= 0.3
         score = cv2.normalize(distance, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
