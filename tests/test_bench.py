@@ -17,6 +17,7 @@ def test_bench_smoke(tmp_path):
                         "--peer-python", str(tmp_path / "no-peer")],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
+    assert "faster" in r.stdout and "per-frame p50" in r.stdout
     text = out.read_text()
     for needle in ("onnxruntime int8", "onnxruntime fp32", "torch eager fp32", "faster than torch eager",
                    "camera's pace", "Cold start", "fps", "serve` RSS", "classify"):

@@ -215,6 +215,9 @@ def cmd_bench(args) -> int:
                   image=Path(args.image) if args.image else None, data=Path(args.data),
                   peer_python=Path(args.peer_python), accuracy_limit=args.accuracy_limit)
     fl = results["frame_latency"]["total"]
+    sp = results["speedup"]
+    if sp:
+        print(f"int8 ONNX Runtime vs torch eager (p50, best of each): {sp['best_vs_best']:.1f}× faster")
     print(f"per-frame p50 {fl['p50_ms']:.2f} ms; live {results['live']['uncapped']['fps']:.0f} fps uncapped; "
           f"30 fps uses {results['live']['realtime_30fps']['cpu_of_one_core']:.0%} of a core; cold start "
           f"{results['cold_start']['best_s']:.2f} s" + (f"; report: {args.out}" if args.out else ""))
