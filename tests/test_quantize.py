@@ -108,3 +108,11 @@ def test_quantisation_needs_calibration_images(tiny, tmp_path):
     path, _, spec = tiny
     with pytest.raises(ValueError, match="calibration"):
         quantize.quantize_int8(path, tmp_path / "x.onnx", [], spec)
+
+
+def test_choice_takes_the_fewest_float_layers_that_reach_the_target_else_the_best():
+    tried = [{"float_leading_convs": k, "agreement": a} for k, a in ((0, 0.9755), (1, 0.9765), (3, 0.9816), (6, 0.9816))]
+    assert quantize.choose(tried, 0.99)["float_leading_convs"] == 3  # best agreement; the tie goes to fewer
+    assert quantize.choose(tried, 0.97)["float_leading_convs"] == 0  # target met without float layers
+    tried[3]["agreement"] = 0.9826
+    assert quantize.choose(tried, 0.99)["float_leading_convs"] == 6

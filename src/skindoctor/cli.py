@@ -236,7 +236,7 @@ def cmd_export(args) -> int:
     step = max(1, len(train) // args.calibration_images)
     calibration = train[::step][: args.calibration_images]
     # agreement while choosing which layers stay float is checked on other training images, never val/test
-    quant_check = [s for s in train if s not in set(calibration)][1::max(1, len(train) // 400)][:400]
+    quant_check = [s for s in train if s not in set(calibration)][1::max(1, len(train) // 1000)][:1000]
     card = export(args.checkpoint, args.model_dir, calibration, val, card_extra=card_extra(Path(args.data)),
                   quant_check=quant_check)
     print(f"wrote {', '.join(card.files.values())} and model_card.json to {args.model_dir}")

@@ -131,14 +131,21 @@ def _quantize(model: Path, out: Path, calibration: np.ndarray, input_name: str, 
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
 
 
+def choose(tried: list[dict], target_agreement: float) -> dict:
+    """The candidate with the fewest float convolutions that reaches the target, or else the one that
+    agrees best (``tried`` is ordered by float convolutions; ties go to fewer)."""
+    top = max(t["agreement"] for t in tried)
+    return next(t for t in tried if t["agreement"] >= min(top, target_agreement))
+
+
 def quantize_int8(fp32: Path, out: Path, calibration: list[np.ndarray], spec: InputSpec,
                   input_name: str = INPUT_NAME, check: list[np.ndarray] | None = None,
                   target_agreement: float = 0.99) -> dict:
     """fp32 ONNX → int8 ONNX: per-channel int8 weights, uint8 activations, QDQ, bias-corrected.
 
     With ``check`` images (not the calibration ones), the fewest leading convolutions are kept in
-    float that bring top-1 agreement with fp32 to ``target_agreement``; the choice and the
-    agreement of every candidate are returned.
+    float that bring top-1 agreement with fp32 to ``target_agreement`` or, if none does, that agree
+    best; the choice and the agreement of every candidate are returned.
     """
     if not calibration:
         raise ValueError("int8 quantisation needs calibration images")
@@ -168,7 +175,7 @@ def quantize_int8(fp32: Path, out: Path, calibration: list[np.ndarray], spec: In
             tried.append({"float_leading_convs": keep, "agreement": agreement})
             if agreement >= target_agreement:
                 break
-        best = max(tried, key=lambda t: (t["agreement"], -t["float_leading_convs"]))
+        best = choose(tried, target_agreement)
         if best is not tried[-1]:  # the last one written is not the best: write the best again
             write(best["float_leading_convs"])
         corrected_count = len([k for k in shifts if k not in convs[:best["float_leading_convs"]]])
