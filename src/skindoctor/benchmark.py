@@ -24,6 +24,8 @@ import numpy as np
 
 from .model_card import load_card
 
+ROUNDS = 5  # engines take turns this many times in one latency run
+
 
 def _stats(times: list[float]) -> dict:
     a = np.asarray(times) * 1000
@@ -31,7 +33,7 @@ def _stats(times: list[float]) -> dict:
             "per_s": float(1000 / a.mean()), "n": len(a)}
 
 
-def _time_interleaved(engines: dict, iters: int, rounds: int = 5, warmup: int = 5) -> dict:
+def _time_interleaved(engines: dict, iters: int, rounds: int = ROUNDS, warmup: int = 5) -> dict:
     """Time every engine in turns (``rounds`` × ``iters / rounds`` calls each, warm-up each turn).
 
     On a shared machine the background load drifts over a run; taking turns gives every engine
@@ -400,7 +402,7 @@ def write_report(r: dict, out: Path) -> None:
              "## Model latency", "", "| engine | threads | graph opt | p50 ms | p95 ms | images/s | vs torch eager |",
              "|---|---|---|---|---|---|---|"]
     if sp:
-        lines[-2:-2] = [f"Engines timed in turns (5 rounds) so each sees the same machine load. **int8 ONNX Runtime "
+        lines[-2:-2] = [f"Engines timed in turns ({ROUNDS} rounds) so each sees the same machine load. **int8 ONNX Runtime "
                         f"is {sp['best_vs_best']:.1f}× faster than torch eager** (best configuration of each: "
                         f"{sp['int8_best']['p50_ms']:.2f} ms vs {sp['torch_best']['p50_ms']:.2f} ms p50); at equal "
                         "threads " + ", ".join(f"{sp[f'threads_{t}']:.1f}× ({t} thread{'s' * (t > 1)})"

@@ -125,7 +125,6 @@ def with_corrected_biases(model: onnx.ModelProto, shifts: dict[str, np.ndarray])
 
 
 def _quantize(model: Path, out: Path, calibration: np.ndarray, input_name: str, exclude: list[str]) -> None:
-    exclude = exclude + [n.name for n in onnx.load(str(model)).graph.node if n.op_type in FLOAT_OPS]
     quantize_static(str(model), str(out), BatchCalibration(calibration, input_name),
                     quant_format=QuantFormat.QDQ, per_channel=True, nodes_to_exclude=exclude,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
@@ -155,13 +154,14 @@ def quantize_int8(fp32: Path, out: Path, calibration: list[np.ndarray], spec: In
         quant_pre_process(str(fp32), str(prepped), skip_symbolic_shape=True)
         model = onnx.load(str(prepped))
         convs = [n.name for n in model.graph.node if n.op_type == "Conv"]
-        _quantize(prepped, out, batch, input_name, [])  # learn how every weight is rounded
+        classifier = [n.name for n in model.graph.node if n.op_type in FLOAT_OPS]
+        _quantize(prepped, out, batch, input_name, classifier)  # learn how every conv weight is rounded
         shifts = bias_shifts(model, onnx.load(str(out)), conv_input_means(model, batch, input_name))
 
         def write(keep: int) -> None:
             onnx.save(with_corrected_biases(model, {k: v for k, v in shifts.items() if k not in convs[:keep]}),
                       str(corrected))
-            _quantize(corrected, out, batch, input_name, convs[:keep])
+            _quantize(corrected, out, batch, input_name, convs[:keep] + classifier)
 
         if not check:
             write(0)
