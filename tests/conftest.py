@@ -9,13 +9,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("SKINDOCTOR_SHARED", ROOT.parent / "shared"))
-HAM = SHARED / "data" / "ham10000"
+DATA = SHARED / "data"
+HAM = DATA / "ham10000"
 WEIGHTS = SHARED / "weights" / "mobilenet_v2_imagenet_from_coral_tf1qat.pth"
 MODELS = ROOT / "models"
 SPLIT = MODELS / "split.csv"
 
 needs_ham = pytest.mark.skipif(not (HAM / "metadata.csv").is_file(),
                                reason=f"HAM10000 data not found at {HAM} (present in CI beside the repo)")
+needs_collection = pytest.mark.skipif(
+    not all((DATA / d / "labels.csv").is_file() for d in ("pad_ufes_20_partial", "nonlesion")),
+    reason=f"PAD-UFES-20 / non-lesion photos not found under {DATA} (present in CI beside the repo)")
 needs_weights = pytest.mark.skipif(not WEIGHTS.is_file(),
                                    reason=f"ImageNet weights not found at {WEIGHTS} (present in CI beside the repo)")
 

@@ -70,6 +70,16 @@ def test_triage_rules():
     assert triage(probs(mel=0.9), CLASSES, kb, rules).urgency == Urgency.prompt
 
 
+def test_unfamiliar_picture_is_never_a_confident_routine():
+    """A confident 'mole' on a picture the model finds unlike its lesions → uncertain, have it checked."""
+    kb, rules = load_knowledge("en"), TriageRules(malignant_threshold=0.3, unfamiliar_above=0.2)
+    assert not triage(probs(nv=0.95), CLASSES, kb, rules, not_lesion=0.1).uncertain
+    odd = triage(probs(nv=0.95), CLASSES, kb, rules, not_lesion=0.25)
+    assert odd.uncertain and odd.see_doctor and "unfamiliar-picture" in odd.reasons
+    advice = Advisor(CLASSES, rules, use_llm=False).advise_probs(probs(nv=0.95), not_lesion=0.25)
+    assert advice.uncertain and advice.see_a_doctor
+
+
 def test_triage_handles_classes_without_knowledge():
     kb = load_knowledge("en")
     custom = [LesionClass(code="scc", name_en="Squamous cell carcinoma", name_ko="편평세포암", can_be_malignant=True),

@@ -9,18 +9,24 @@ from pathlib import Path
 
 from .errors import SkinDoctorError
 
-DEFAULT_DATA = Path("../shared/data/ham10000")
+DEFAULT_DATA = Path("../shared/data")
 DEFAULT_WEIGHTS = Path("../shared/weights/mobilenet_v2_imagenet_from_coral_tf1qat.pth")
 
 
 def _load_samples(args):
+    """``--csv``, a collection of shared sets, HAM10000's folder, a ``labels.csv`` set, or a folder per class."""
+    from .train.collection import is_collection, read_collection, read_labelled_set
     from .train.data import read_csv, read_folder, read_ham10000
 
     data = Path(args.data)
     if args.csv:
         return read_csv(args.csv, data if data.is_dir() else None, args.image_col, args.label_col, args.group_col)
+    if is_collection(data):
+        return read_collection(data)
     if (data / "metadata.csv").is_file():
         return read_ham10000(data)
+    if (data / "labels.csv").is_file():
+        return read_labelled_set(data, data.name)
     return read_folder(data)
 
 
@@ -29,7 +35,9 @@ def cmd_train(args) -> int:
 
     cfg = TrainConfig(out=args.out, weights=None if args.init == "random" else args.weights,
                       size=args.size, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                      seed=args.seed, workers=args.workers, max_steps_per_epoch=args.max_steps)
+                      seed=args.seed, workers=args.workers, max_steps_per_epoch=args.max_steps,
+                      steps_per_epoch=args.steps_per_epoch, init_checkpoint=args.init_checkpoint,
+                      batchnorm=args.batchnorm, label_smoothing=args.label_smoothing)
     best = train(_load_samples(args), cfg, args.split)
     print(best)
     return 0
@@ -244,26 +252,53 @@ def cmd_export(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    """With --split: thresholds chosen on the validation part, then each domain's test part.
+    Without: the whole labelled set is one external test set, scored with the card's thresholds."""
     from .model_card import load_card
     from .train import report
     from .train.data import read_split
-    from .train.evaluate import evaluate
+    from .train.evaluate import by_domain, compare_variants, evaluate_sets
 
     samples = _load_samples(args)
-    split = read_split(samples, args.split)
-    part = {k: [s for s in samples if split[str(s.path)] == k] for k in ("val", "test")}
-    results = evaluate(args.model_dir, part["test"], part["val"], args.docs)
+    aspect = _aspect(args.aspect)
+    if args.split:
+        split = read_split(samples, args.split)
+        val = by_domain([s for s in samples if split[str(s.path)] == "val"])
+        test = {f"{args.name or d}_test": v for d, v in
+                by_domain([s for s in samples if split[str(s.path)] == "test"]).items()}
+        results = evaluate_sets(args.model_dir, test, args.docs, val=val, aspect=aspect, variant=args.variant)
+        codes = {c.code for c in load_card(args.model_dir).lesion_classes()}
+        q = compare_variants(args.model_dir, [s for s in samples if split[str(s.path)] == "test" and s.label in codes])
+        if "top1_agreement" in q:
+            print(f"int8 vs fp32 on {q['images']} test lesion photos: top-1 agreement {q['top1_agreement']:.4f}, "
+                  f"accuracy drop {q['accuracy_drop_points']:.2f} points")
+    else:
+        name = args.name or Path(args.data).name
+        results = evaluate_sets(args.model_dir, {name: samples}, args.docs, aspect=aspect, variant=args.variant)
     report.write(load_card(args.model_dir), Path(args.docs) / "model_card.md")
-    for variant in load_card(args.model_dir).files:
-        m = results[variant]
-        mal = m["malignant"]
-        print(f"{variant}: accuracy {m['accuracy']:.4f}, balanced accuracy {m['balanced_accuracy']:.4f}, "
-              f"macro AUC {m['macro_auc']:.4f}, ECE {m['ece']:.4f}" + (
-                  f", malignant sensitivity {mal['sensitivity']:.4f} / specificity {mal['specificity']:.4f} "
-                  f"at threshold {mal['threshold']:.4f}" if mal["sensitivity"] is not None else ""))
-    if "int8_vs_fp32" in results:
-        print("int8 vs fp32:", results["int8_vs_fp32"])
+    for name, m in results.items():
+        parts = [f"{name}: {m['n']} photos"]
+        for key, label in (("balanced_accuracy", "balanced accuracy"), ("macro_auc", "macro AUC"), ("ece", "ECE"),
+                           ("false_reassurance", "false reassurance"), ("benign_referral", "benign referral"),
+                           ("wrongly_rejected", "lesions rejected"), ("nonlesion_rejected", "non-lesions rejected")):
+            if m.get(key) is not None:
+                parts.append(f"{label} {m[key]:.3f}")
+        if m.get("malignant", {}).get("sensitivity") is not None:
+            parts.append(f"malignant sensitivity {m['malignant']['sensitivity']:.3f} / specificity "
+                         f"{m['malignant']['specificity']:.3f}")
+        print(", ".join(parts))
     return 0
+
+
+def _aspect(text: str | None) -> float | None:
+    """'4:3' → 1.333…"""
+    if not text:
+        return None
+    try:
+        w, h = (float(x) for x in text.split(":"))
+        return w / h
+    except ValueError:
+        raise SkinDoctorError(f"--aspect must look like 4:3, got {text!r}") from None
 
 
 def cmd_import_h5(args) -> int:
@@ -279,7 +314,9 @@ def cmd_import_h5(args) -> int:
 
 def _add_data_args(t: argparse.ArgumentParser) -> None:
     t.add_argument("--data", default=str(DEFAULT_DATA),
-                   help="HAM10000 folder (metadata.csv + images/), or a folder with one sub-folder per class")
+                   help="the shared data folder (ham10000/, pad_ufes_20_partial/, nonlesion/, …: trains on all), "
+                        "HAM10000's folder (metadata.csv), a set with labels.csv (filename,label,group), "
+                        "or a folder with one sub-folder per class")
     t.add_argument("--csv", help="a CSV of image + label instead (HAM10000 metadata columns by default)")
     t.add_argument("--image-col", default="image_id")
     t.add_argument("--label-col", default="dx")
@@ -308,6 +345,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--workers", type=int, default=1)
     t.add_argument("--max-steps", type=int, help="cap steps per epoch (quick trials)")
+    t.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the training set)")
+    t.add_argument("--init-checkpoint", help="start from a trained checkpoint instead (e.g. models/skindoctor-mnv2.pt)")
+    t.add_argument("--batchnorm", choices=["restore", "freeze"], default="restore",
+                   help="restore: measure real BN statistics and train BN; freeze: keep the folded ImageNet BN")
+    t.add_argument("--label-smoothing", type=float, default=0.1)
     t.set_defaults(func=cmd_train)
 
     d = sub.add_parser("diagnose", help="classify lesion photos and print calibrated top-k")
@@ -350,7 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--realtime-seconds", type=float, default=10.0, help="length of the real-time 30 fps run")
     b.add_argument("--image", help="a real lesion photo for the clip, the upload test and the peer "
                    "(default: the first photo of the model's test split, if --data holds it)")
-    b.add_argument("--data", default=str(DEFAULT_DATA), help="HAM10000 folder, for fp32 vs int8 accuracy")
+    b.add_argument("--data", default=str(DEFAULT_DATA / "ham10000"), help="HAM10000 folder, for fp32 vs int8 accuracy")
     b.add_argument("--accuracy-limit", type=int, help="test images to score at most (default: all)")
     b.add_argument("--peer-python", default="bench/.venv-sklesion/bin/python",
                    help="python of the sklesion virtual environment (see bench/sklesion_peer.py); skipped if absent")
@@ -373,10 +415,14 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--calibration-images", type=int, default=300)
     e.set_defaults(func=cmd_export)
 
-    v = sub.add_parser("evaluate", help="test-split metrics for every ONNX variant → docs/model_card.md")
+    v = sub.add_parser("evaluate", help="per-domain metrics through the product's photo path → docs/model_card.md")
     _add_data_args(v)
-    v.add_argument("--split", required=True, help="split CSV written by training")
+    v.add_argument("--split", help="split CSV written by training: thresholds are chosen on its val part and each "
+                                   "domain's test part is scored (without it, the whole set is one test set)")
+    v.add_argument("--name", help="name of the set in the report (default: the data folder's name)")
+    v.add_argument("--aspect", help="restore squashed photos to this width:height first (e.g. 4:3)")
     v.add_argument("--model-dir", default="models")
+    v.add_argument("--variant", help="fp32 or int8 (default: the card's default)")
     v.add_argument("--docs", default="docs")
     v.set_defaults(func=cmd_evaluate)
 

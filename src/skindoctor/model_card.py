@@ -43,13 +43,25 @@ class ModelCard(BaseModel):
     temperature: float = 1.0
     malignant_threshold: float | None = Field(
         None, description="summed probability of can-be-malignant classes above which a doctor is advised")
+    reject_class: str | None = Field(
+        None, description="the output that means 'not a skin lesion' (everyday photo, skin without a spot)")
+    reject_threshold: float = Field(
+        0.5, description="P(reject_class) from which the answer is 'no lesion found' instead of a diagnosis")
+    doubt_threshold: float | None = Field(
+        None, description="P(reject_class) from which a lesion answer is marked uncertain (the picture looks "
+                          "unlike the lesions the model was trained on)")
     metrics: dict[str, Any] = {}
     training: dict[str, Any] = {}
     provenance: dict[str, Any] = {}
     license: dict[str, Any] = {}
 
+    def output_codes(self) -> list[str]:
+        """Every output of the network, in order (the lesion classes and the reject class, if any)."""
+        return [c if isinstance(c, str) else c["code"] for c in self.classes]
+
     def lesion_classes(self) -> list[LesionClass]:
-        return resolve_classes(self.classes)
+        """The diagnostic classes (every output but the reject class), in output order."""
+        return resolve_classes([c for c, code in zip(self.classes, self.output_codes()) if code != self.reject_class])
 
     def save(self, directory: str | Path) -> Path:
         path = Path(directory) / CARD_NAME

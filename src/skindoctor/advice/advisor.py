@@ -82,8 +82,7 @@ class Advisor:
         from ..config import get_settings
 
         settings = settings or get_settings()
-        rules = TriageRules(malignant_threshold=card.malignant_threshold or TriageRules.malignant_threshold)
-        return cls(card.lesion_classes(), rules, client_from_settings(settings), lang or settings.lang,
+        return cls(card.lesion_classes(), TriageRules.from_card(card), client_from_settings(settings), lang or settings.lang,
                    settings.use_llm if use_llm is None else use_llm)
 
     def one_hot(self, code: str) -> np.ndarray:
@@ -95,9 +94,10 @@ class Advisor:
         p[self.index[code]] = 1.0
         return p
 
-    def knowledge_advice(self, probs: np.ndarray, lang: str) -> tuple[Advice, Triage, Knowledge]:
+    def knowledge_advice(self, probs: np.ndarray, lang: str,
+                         not_lesion: float = 0.0) -> tuple[Advice, Triage, Knowledge]:
         kb = load_knowledge(lang)
-        t = triage(probs, self.classes, kb, self.rules)
+        t = triage(probs, self.classes, kb, self.rules, not_lesion)
         cls = self.classes[self.index[t.top_class]]
         entry = kb.entry(t.top_class)
         label = kb.uncertain_label if t.uncertain else kb.urgency_labels[t.urgency.name]
@@ -130,10 +130,11 @@ class Advisor:
                 f"When to see a doctor: {advice.see_doctor}\nUrgency (fixed): {advice.urgency_label}")
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
-    def stream(self, probs: np.ndarray, lang: str | None = None, use_llm: bool | None = None) -> Iterator[dict]:
+    def stream(self, probs: np.ndarray, lang: str | None = None, use_llm: bool | None = None,
+               not_lesion: float = 0.0) -> Iterator[dict]:
         """Events: the knowledge-base advice at once, then LLM text as it arrives, then the final advice."""
         lang = lang or self.lang
-        advice, t, _ = self.knowledge_advice(np.asarray(probs, dtype=np.float64), lang)
+        advice, t, _ = self.knowledge_advice(np.asarray(probs, dtype=np.float64), lang, not_lesion)
         yield {"type": "advice", "final": False, "advice": advice}
         use = self.use_llm if use_llm is None else use_llm
         if not use or self.client is None:
@@ -157,9 +158,10 @@ class Advisor:
             "source": "llm", "llm_model": self.client.name})
         yield {"type": "advice", "final": True, "advice": final}
 
-    def advise_probs(self, probs: np.ndarray, lang: str | None = None, use_llm: bool | None = None) -> Advice:
+    def advise_probs(self, probs: np.ndarray, lang: str | None = None, use_llm: bool | None = None,
+                     not_lesion: float = 0.0) -> Advice:
         final = None
-        for event in self.stream(probs, lang, use_llm):
+        for event in self.stream(probs, lang, use_llm, not_lesion):
             if event["type"] == "advice":
                 final = event["advice"]
         return final

@@ -19,6 +19,13 @@ class TriageRules:
     malignant_threshold: float = 0.5  # summed P(can-be-malignant classes) → at least "weeks"
     prompt_class_threshold: float = 0.3  # P(a class whose own urgency is "prompt") → "prompt"
     uncertain_below: float = 0.5  # top probability below this → "uncertain — have it checked"
+    unfamiliar_above: float = 1.0  # P(not a lesion) from this → "uncertain": unlike the lesions the model knows
+
+    @classmethod
+    def from_card(cls, card) -> "TriageRules":
+        """The rules with the thresholds the model card chose on validation data."""
+        return cls(malignant_threshold=card.malignant_threshold or cls.malignant_threshold,
+                   unfamiliar_above=card.doubt_threshold or cls.unfamiliar_above)
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,9 @@ class Triage:
         return self.urgency >= Urgency.weeks or self.uncertain
 
 
-def triage(probs: np.ndarray, classes: list[LesionClass], knowledge: Knowledge, rules: TriageRules) -> Triage:
+def triage(probs: np.ndarray, classes: list[LesionClass], knowledge: Knowledge, rules: TriageRules,
+           not_lesion: float = 0.0) -> Triage:
+    """Urgency for lesion-class probabilities; ``not_lesion`` is the model's P(not a lesion)."""
     probs = np.asarray(probs, dtype=np.float64)
     top = int(probs.argmax())
     top_code = classes[top].code
@@ -54,8 +63,13 @@ def triage(probs: np.ndarray, classes: list[LesionClass], knowledge: Knowledge, 
                 and urgency < Urgency.prompt:
             urgency = Urgency.prompt
             reasons.append(f"prompt-class:{c.code}")
-    uncertain = float(probs[top]) < rules.uncertain_below
-    if uncertain:
+    uncertain = False
+    if float(probs[top]) < rules.uncertain_below:
+        uncertain = True
         reasons.append("low-confidence")
+    if not_lesion >= rules.unfamiliar_above:
+        uncertain = True
+        reasons.append("unfamiliar-picture")
+    if uncertain:
         urgency = max(urgency, Urgency.weeks)
     return Triage(top_code, urgency, malignant_score, uncertain, tuple(reasons))

@@ -25,6 +25,7 @@ class Confirmation:
     probs: np.ndarray  # mean calibrated probabilities over the hold
     t: float  # timestamp of confirmation
     held_seconds: float
+    not_lesion: float = 0.0  # mean P(not a lesion) over the hold
 
 
 @dataclass(frozen=True)
@@ -58,10 +59,11 @@ class HoldConfirmer:
         self.off_since: float | None = None
         self.lost_since: float | None = None
         self.sum_probs: np.ndarray | None = None
+        self.sum_not_lesion = 0.0
         self.n_probs = 0
         self.n_agree = 0  # frames of the hold whose own top class is the candidate
 
-    def update(self, t: float, probs: np.ndarray | None) -> HoldState:
+    def update(self, t: float, probs: np.ndarray | None, not_lesion: float = 0.0) -> HoldState:
         if self._last_t is not None and t - self._last_t > self.max_gap:
             self._restart()  # a stall: what was held before is not known to have held through it
         dt = 0.0 if self._last_t is None else max(0.0, t - self._last_t)
@@ -82,7 +84,7 @@ class HoldConfirmer:
                 self.off_since = t if self.off_since is None else self.off_since
                 if t - self.off_since >= self.grace:  # another lesion/class took over: re-arm
                     self.locked = None
-                    self._begin(top, self.off_since, probs)
+                    self._begin(top, self.off_since, probs, not_lesion)
                     return self._state("holding")
             else:
                 self.off_since = None
@@ -90,7 +92,7 @@ class HoldConfirmer:
 
         if self.candidate is None:
             if steady:
-                self._begin(top, t, probs)
+                self._begin(top, t, probs, not_lesion)
             return self._state("holding" if steady else "searching")
 
         if steady and top == self.candidate:
@@ -102,10 +104,11 @@ class HoldConfirmer:
                 self._restart()
                 self.ema = ema
                 if steady:
-                    self._begin(top, t, probs)
+                    self._begin(top, t, probs, not_lesion)
                     return self._state("holding")
                 return self._state("searching")
         self.sum_probs = self.sum_probs + probs
+        self.sum_not_lesion += not_lesion
         self.n_probs += 1
         self.n_agree += int(probs.argmax()) == self.candidate
         held = t - self.start
@@ -113,14 +116,15 @@ class HoldConfirmer:
         if (held >= self.hold_seconds and self.off_since is None and int(mean.argmax()) == self.candidate
                 and mean[self.candidate] >= self.min_confidence
                 and self.n_agree >= self.min_agreement * self.n_probs):
-            confirmation = Confirmation(self.candidate, float(mean[self.candidate]), mean, t, held)
+            confirmation = Confirmation(self.candidate, float(mean[self.candidate]), mean, t, held,
+                                        self.sum_not_lesion / self.n_probs)
             self.locked = self.candidate
             return self._state("confirmed", progress=1.0, confirmation=confirmation)
         return self._state("holding")
 
-    def _begin(self, candidate: int, t: float, probs: np.ndarray) -> None:
+    def _begin(self, candidate: int, t: float, probs: np.ndarray, not_lesion: float = 0.0) -> None:
         self.candidate, self.start, self.off_since = candidate, t, None
-        self.sum_probs, self.n_probs = probs.copy(), 1
+        self.sum_probs, self.sum_not_lesion, self.n_probs = probs.copy(), not_lesion, 1
         self.n_agree = int(int(probs.argmax()) == candidate)
 
     def _lost(self, t: float) -> HoldState:

@@ -30,6 +30,7 @@ class Diagnosis:
     box: list[int] | None
     t: float
     held_seconds: float
+    not_lesion: float = 0.0  # mean P(not a lesion) over the hold
     advice: object | None = None  # filled by the advisor (care guidance) when one is attached
 
     def to_dict(self) -> dict:
@@ -94,20 +95,22 @@ class Pipeline:
         quality = self.gate.check_lesion(quality, loc, square)
         if not quality.ok:
             return quality, loc.box, None
-        return quality, loc.box, self.classifier.predict(square)
+        pred = self.classifier.predict(square)
+        quality = self.gate.check_prediction(quality, pred.not_lesion, self.classifier.card.reject_threshold)
+        return (quality, loc.box, pred) if quality.ok else (quality, loc.box, None)
 
     def process(self, frame: np.ndarray, t: float) -> FrameResult:
         quality, box, pred = self.analyse(frame)
-        hold = self.confirmer.update(t, pred.probs if pred else None)
+        hold = self.confirmer.update(t, pred.probs if pred else None, pred.not_lesion if pred else 0.0)
         result = FrameResult(t, quality, box, pred, hold, self.classes)
         if hold.confirmation is not None:
             c = hold.confirmation
             result.diagnosis = Diagnosis(
                 code=self.classes[c.class_index], confidence=c.confidence,
                 probabilities={k: float(v) for k, v in zip(self.classes, c.probs)},
-                box=box.as_list() if box else None, t=c.t, held_seconds=c.held_seconds)
+                box=box.as_list() if box else None, t=c.t, held_seconds=c.held_seconds, not_lesion=c.not_lesion)
             if self.advisor is not None:
-                result.diagnosis.advice = self.advisor.advise_probs(c.probs)
+                result.diagnosis.advice = self.advisor.advise_probs(c.probs, not_lesion=c.not_lesion)
         return result
 
     def run(self, source: FrameSource, max_rate: float = 15.0, stop_on_diagnosis: bool = False,

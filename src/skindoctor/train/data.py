@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import logging
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -25,13 +25,15 @@ CACHE_MAX_SIDE = 320  # decoded images are shrunk to this longest side before ca
 
 @dataclass(frozen=True)
 class Sample:
-    """One labelled image; ``group`` keeps images of one lesion together; ``box`` is (x0, y0, x1, y1)
-    as fractions of width/height, when known."""
+    """One labelled image; ``group`` keeps images of one lesion (or patient) together; ``box`` is
+    (x0, y0, x1, y1) as fractions of width/height, when known; ``domain`` names the kind of picture
+    (dermoscopic, phone, nonlesion…) for sampling and per-domain metrics."""
 
     path: Path
     label: str
     group: str
     box: tuple[float, float, float, float] | None = None
+    domain: str = ""
 
 
 def read_folder(root: str | Path) -> list[Sample]:
@@ -86,8 +88,10 @@ def read_ham10000(root: str | Path) -> list[Sample]:
     root = Path(root)
     boxed = root / "metadata_with_boxes.csv"
     if boxed.is_file():
-        return read_csv(boxed, root / "images", image_size=(200, 150))
-    return read_csv(root / "metadata.csv", root / "images")
+        samples = read_csv(boxed, root / "images", image_size=(200, 150))
+    else:
+        samples = read_csv(root / "metadata.csv", root / "images")
+    return [replace(s, domain="dermoscopic") for s in samples]
 
 
 def split_by_group(samples: list[Sample], val: float = 0.15, test: float = 0.15,
@@ -116,9 +120,9 @@ def write_split(samples: list[Sample], split: dict[str, str], path: str | Path) 
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["image", "label", "group", "split"])
+        w.writerow(["image", "label", "group", "split", "domain"])
         for s in samples:
-            w.writerow([s.path.name, s.label, s.group, split[str(s.path)]])
+            w.writerow([s.path.name, s.label, s.group, split[str(s.path)], s.domain])
 
 
 def read_split(samples: list[Sample], path: str | Path) -> dict[str, str]:

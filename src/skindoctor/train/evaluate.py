@@ -1,18 +1,26 @@
-"""Evaluate the shipped ONNX variants on the held-out test split and write the report.
+"""Evaluate a model the way the product uses it, on any labelled set, one table per domain.
 
-Metrics: accuracy, balanced accuracy, macro one-vs-rest AUC, per-class precision/recall/F1,
-confusion matrix and reliability diagram (PNG), ECE, and malignant-vs-benign sensitivity and
-specificity at a threshold chosen on the validation split (never on test).
+Every photo goes through the product's own photo path (quality gate → localiser → crop →
+classifier → "not a lesion" check → triage rules), so the outcome counted is the one a person
+would see: a diagnosis with "see a doctor" or "routine", "uncertain — have it checked", or a
+rejection ("not a skin lesion", "no lesion found", "too dark"…). Classification metrics use the
+pipeline's crop (the localised square, or the centred square when nothing is found) and, for
+comparison with published figures, the centred square.
+
+Thresholds (malignant score, "not a lesion") are chosen on the validation split — per domain, the
+strictest — and never on a test set.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
+import cv2  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import (  # noqa: E402
@@ -23,30 +31,76 @@ from sklearn.metrics import (  # noqa: E402
     roc_auc_score,
 )
 
+from ..advice.knowledge import load_knowledge  # noqa: E402
+from ..advice.triage import TriageRules, triage  # noqa: E402
 from ..model_card import load_card  # noqa: E402
-from ..vision.classifier import OnnxClassifier, softmax  # noqa: E402
-from ..vision.localize import LesionLocalizer, square_crop  # noqa: E402
+from ..stream.pipeline import Pipeline  # noqa: E402
+from ..vision.classifier import OnnxClassifier  # noqa: E402
+from ..vision.localize import square_crop  # noqa: E402
 from ..vision.preprocess import center_batch, center_square, to_tensor  # noqa: E402
+from .collection import NONLESION  # noqa: E402
 from .data import Sample, load_images  # noqa: E402
 
 log = logging.getLogger(__name__)
-TARGET_SENSITIVITY = 0.95
+TARGET_SENSITIVITY = 0.97  # per validation domain; leaves room for the ≤ 3 % false-reassurance target
+MAX_LESIONS_REJECTED = 0.01  # share of validation lesion photos the "not a lesion" threshold may turn away
+MAX_LESIONS_UNFAMILIAR = 0.05  # share of validation lesion photos the "looks unfamiliar → uncertain" rule may flag
+BOOTSTRAP_ROUNDS = 1000
 
 
-def pipeline_crops(images: list[np.ndarray]) -> list[np.ndarray]:
-    """The crops the live pipeline would classify: around the localised lesion (centre if none found)."""
-    loc = LesionLocalizer()
-    crops = []
-    for img in images:
-        found = loc.locate(img)
-        crops.append(square_crop(img, found.box)[0] if found.box else center_square(img))
-    return crops
+@dataclass
+class Scored:
+    """One set through the product: labels (index into the lesion classes, −1 = not a lesion),
+    lesion-class probabilities and P(not a lesion) on the pipeline crop and on the centred square,
+    and the outcome each photo got."""
+
+    labels: np.ndarray
+    probs: np.ndarray
+    not_lesion: np.ndarray
+    probs_centre: np.ndarray
+    outcomes: list[str]  # "doctor" | "uncertain" | "routine" | "rejected:<reason>"
 
 
-def predict_probs(clf: OnnxClassifier, images: list[np.ndarray], batch: int = 64, centre: bool = True) -> np.ndarray:
+def restore_aspect(image: np.ndarray, aspect: float | None) -> np.ndarray:
+    """Undo a squashed upload: resize to width/height = ``aspect`` (height kept)."""
+    if not aspect:
+        return image
+    h = image.shape[0]
+    return cv2.resize(image, (round(h * aspect), h), interpolation=cv2.INTER_AREA)
+
+
+def predict_probs(clf: OnnxClassifier, images: list[np.ndarray], batch: int = 64,
+                  centre: bool = True) -> np.ndarray:
+    """Lesion-class probabilities (the reject class removed and renormalised)."""
+    return predict(clf, images, batch, centre)[0]
+
+
+def predict(clf: OnnxClassifier, images: list[np.ndarray], batch: int = 64,
+            centre: bool = True) -> tuple[np.ndarray, np.ndarray]:
     x = center_batch(images, clf.spec) if centre else np.stack([to_tensor(img, clf.spec) for img in images])
-    logits = np.concatenate([clf.logits(x[i:i + batch]) for i in range(0, len(x), batch)])
-    return softmax(logits, clf.temperature)
+    parts = [clf.probabilities(x[i:i + batch]) for i in range(0, len(x), batch)]
+    return np.concatenate([p for p, _ in parts]), np.concatenate([r for _, r in parts])
+
+
+def score(pipeline: Pipeline, images: list[np.ndarray], labels: list[str]) -> Scored:
+    """Run each photo through the product's photo path and record what it would show."""
+    clf = pipeline.classifier
+    index = {c: i for i, c in enumerate(clf.classes)}
+    rules, kb = TriageRules.from_card(clf.card), load_knowledge("en")
+    lesion_classes = clf.card.lesion_classes()
+    crops, outcomes = [], []
+    for img in images:
+        quality, box, pred = pipeline.analyse(img)
+        crops.append(square_crop(img, box)[0] if box is not None else center_square(img))
+        if pred is None:
+            outcomes.append(f"rejected:{quality.reason}")
+            continue
+        t = triage(pred.probs, lesion_classes, kb, rules, pred.not_lesion)
+        outcomes.append("uncertain" if t.uncertain else "doctor" if t.see_doctor else "routine")
+    probs, not_lesion = predict(clf, crops, centre=False)
+    probs_centre, _ = predict(clf, images)
+    y = np.array([index.get(lbl, -1) if lbl != NONLESION else -1 for lbl in labels])
+    return Scored(y, probs, not_lesion, probs_centre, outcomes)
 
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> tuple[float, list[dict]]:
@@ -75,31 +129,108 @@ def sens_spec(scores: np.ndarray, is_malignant: np.ndarray, threshold: float) ->
     return float(flagged[is_malignant].mean()), float((~flagged[~is_malignant]).mean())
 
 
-def metrics(probs: np.ndarray, labels: np.ndarray, classes: list[str], malignant_idx: list[int],
-            threshold: float) -> dict:
-    pred = probs.argmax(1)
-    p, r, f, n = precision_recall_fscore_support(labels, pred, labels=range(len(classes)), zero_division=0)
-    present = [i for i in range(len(classes)) if (labels == i).any()]
-    auc = roc_auc_score(labels, probs[:, present] / probs[:, present].sum(1, keepdims=True),
-                        multi_class="ovr", average="macro", labels=present)
-    ece, bins = expected_calibration_error(probs, labels)
-    mal_score = probs[:, malignant_idx].sum(1)
-    is_mal = np.isin(labels, malignant_idx)
-    both = 0 < is_mal.sum() < len(is_mal)
-    sens, spec = sens_spec(mal_score, is_mal, threshold) if both else (None, None)
-    return {
-        "n": int(len(labels)),
-        "accuracy": float(accuracy_score(labels, pred)),
-        "balanced_accuracy": float(balanced_accuracy_score(labels, pred)),
-        "macro_auc": float(auc),
-        "ece": ece,
-        "malignant": {"threshold": threshold, "sensitivity": sens, "specificity": spec,
-                      "auc": float(roc_auc_score(is_mal, mal_score)) if both else None},
-        "per_class": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(n[i])}
-                      for i, c in enumerate(classes)},
-        "confusion_matrix": confusion_matrix(labels, pred, labels=range(len(classes))).tolist(),
-        "reliability": bins,
-    }
+def calibrate(pipeline: Pipeline, val: dict[str, tuple[list[np.ndarray], list[str]]]) -> dict:
+    """Choose the card's thresholds on validation sets (domain → images, labels): the malignant
+    threshold keeping sensitivity ≥ TARGET_SENSITIVITY in every domain, and the "not a lesion"
+    threshold turning away at most MAX_LESIONS_REJECTED of any domain's lesion photos."""
+    card = pipeline.classifier.card
+    malignant = [i for i, c in enumerate(card.lesion_classes()) if c.can_be_malignant]
+    mal_thresholds, reject_thresholds, doubt_thresholds = {}, {}, {}
+    for domain, (images, labels) in val.items():
+        s = score(pipeline, images, labels)
+        lesion = s.labels >= 0
+        if lesion.any():
+            reject_thresholds[domain] = float(np.quantile(s.not_lesion[lesion], 1 - MAX_LESIONS_REJECTED))
+            doubt_thresholds[domain] = float(np.quantile(s.not_lesion[lesion], 1 - MAX_LESIONS_UNFAMILIAR))
+        is_mal = np.isin(s.labels, malignant)
+        if is_mal.any():
+            mal_thresholds[domain] = malignant_threshold(s.probs[:, malignant].sum(1)[lesion], is_mal[lesion])
+    reject = float(np.clip(max(reject_thresholds.values()), 0.05, 0.95)) if reject_thresholds else card.reject_threshold
+    doubt = max(doubt_thresholds.values()) if doubt_thresholds else None
+    return {"malignant_threshold": min(mal_thresholds.values()) if mal_thresholds else None,
+            "reject_threshold": reject, "doubt_threshold": doubt if doubt is not None and doubt < reject else None,
+            "by_domain": {"malignant": mal_thresholds, "reject": reject_thresholds, "doubt": doubt_thresholds},
+            "target_sensitivity": TARGET_SENSITIVITY, "max_lesions_rejected": MAX_LESIONS_REJECTED,
+            "max_lesions_unfamiliar": MAX_LESIONS_UNFAMILIAR}
+
+
+def _rates(s: Scored, malignant: list[int]) -> dict:
+    """Outcome rates a person would experience."""
+    out = np.array(s.outcomes)
+    rejected = np.char.startswith(out.astype(str), "rejected")
+    lesion = s.labels >= 0
+    is_mal = np.isin(s.labels, malignant) & lesion
+    benign = lesion & ~is_mal
+    r: dict = {}
+    if lesion.any():
+        r["wrongly_rejected"] = float(rejected[lesion].mean())
+        reasons, counts = np.unique(out[lesion & rejected], return_counts=True)
+        r["rejected_by_reason"] = {k.split(":", 1)[1]: int(n) for k, n in zip(reasons, counts)}
+    if is_mal.any():
+        # a malignant lesion told neither "see a doctor" nor "uncertain" (turned away counts too)
+        r["false_reassurance"] = float(np.isin(out[is_mal], ["routine"]).mean() + rejected[is_mal].mean())
+    diagnosed_benign = benign & ~rejected
+    if diagnosed_benign.any():
+        r["benign_referral"] = float(np.isin(out[diagnosed_benign], ["doctor", "uncertain"]).mean())
+    if (~lesion).any():
+        r["nonlesion_rejected"] = float(rejected[~lesion].mean())
+        diagnosed = ~lesion & ~rejected
+        r["nonlesion_diagnosed"] = int(diagnosed.sum())
+    return r
+
+
+def _bootstrap(s: Scored, malignant: list[int], rounds: int = BOOTSTRAP_ROUNDS, seed: int = 0) -> dict:
+    """95 % percentile intervals (resampling photos) for the headline numbers."""
+    rng = np.random.default_rng(seed)
+    keys = ("balanced_accuracy", "false_reassurance", "benign_referral", "wrongly_rejected",
+            "nonlesion_rejected", "malignant_sensitivity")
+    draws: dict[str, list[float]] = {k: [] for k in keys}
+    n = len(s.labels)
+    for _ in range(rounds):
+        i = rng.integers(0, n, n)
+        sub = Scored(s.labels[i], s.probs[i], s.not_lesion[i], s.probs_centre[i], [s.outcomes[j] for j in i])
+        r = _rates(sub, malignant)
+        lesion = sub.labels >= 0
+        if lesion.any():
+            draws["balanced_accuracy"].append(balanced_accuracy_score(sub.labels[lesion], sub.probs[lesion].argmax(1)))
+        for k in ("false_reassurance", "benign_referral", "wrongly_rejected", "nonlesion_rejected"):
+            if k in r:
+                draws[k].append(r[k])
+    return {k: [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] for k, v in draws.items() if v}
+
+
+def metrics(s: Scored, classes: list[str], malignant: list[int], threshold: float | None) -> dict:
+    """Classification metrics on the set's lesion photos, and the outcome rates on all of it."""
+    m: dict = {"n": int(len(s.labels)), **_rates(s, malignant)}
+    lesion = s.labels >= 0
+    if lesion.any():
+        y, probs = s.labels[lesion], s.probs[lesion]
+        pred = probs.argmax(1)
+        present = sorted(set(y.tolist()))
+        p, r, f, n = precision_recall_fscore_support(y, pred, labels=range(len(classes)), zero_division=0)
+        sub = probs[:, present] / probs[:, present].sum(1, keepdims=True)
+        ece, bins = expected_calibration_error(probs, y)
+        mal_score = probs[:, malignant].sum(1)
+        is_mal = np.isin(y, malignant)
+        both = 0 < is_mal.sum() < len(is_mal)
+        sens, spec = sens_spec(mal_score, is_mal, threshold) if both and threshold is not None else (None, None)
+        m.update({
+            "lesions": int(lesion.sum()),
+            "accuracy": float(accuracy_score(y, pred)),
+            "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
+            "balanced_accuracy_centre": float(balanced_accuracy_score(y, s.probs_centre[lesion].argmax(1))),
+            "macro_auc": float(roc_auc_score(y, sub, multi_class="ovr", average="macro", labels=present))
+            if len(present) > 2 else None,
+            "ece": ece,
+            "malignant": {"threshold": threshold, "sensitivity": sens, "specificity": spec,
+                          "auc": float(roc_auc_score(is_mal, mal_score)) if both else None},
+            "per_class": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
+                              "support": int(n[i])} for i, c in enumerate(classes) if i in present},
+            "confusion_matrix": confusion_matrix(y, pred, labels=range(len(classes))).tolist(),
+            "reliability": bins,
+        })
+    m["ci95"] = _bootstrap(s, malignant)
+    return m
 
 
 def plot_confusion(cm: list[list[int]], classes: list[str], title: str, path: Path) -> None:
@@ -132,45 +263,65 @@ def plot_reliability(bins: list[dict], ece: float, title: str, path: Path) -> No
     plt.close(fig)
 
 
-def evaluate(model_dir: str | Path, test: list[Sample], val: list[Sample], docs_dir: str | Path) -> dict:
-    """Evaluate every variant in the card; update the card (metrics, threshold) and write PNG plots."""
+def by_domain(samples: list[Sample]) -> dict[str, list[Sample]]:
+    groups: dict[str, list[Sample]] = {}
+    for s in samples:
+        groups.setdefault(s.domain or "all", []).append(s)
+    return groups
+
+
+def evaluate_sets(model_dir: str | Path, test: dict[str, list[Sample]], docs_dir: str | Path,
+                  val: dict[str, list[Sample]] | None = None, aspect: float | None = None,
+                  variant: str | None = None) -> dict:
+    """Score each named test set through the product (thresholds first re-chosen on ``val`` when
+    given); store the results in the card under ``metrics.domains`` and draw the plots."""
     model_dir, docs_dir = Path(model_dir), Path(docs_dir)
     docs_dir.mkdir(parents=True, exist_ok=True)
     card = load_card(model_dir)
-    classes = [c.code for c in card.lesion_classes()]
-    malignant_idx = [i for i, c in enumerate(card.lesion_classes()) if c.can_be_malignant]
-    index = {c: i for i, c in enumerate(classes)}
-    y_test = np.array([index[s.label] for s in test])
-    y_val = np.array([index[s.label] for s in val])
-    test_images, val_images = load_images(test), load_images(val)
-    test_pipeline_crops = pipeline_crops(test_images)
-
+    pipeline = Pipeline(OnnxClassifier(model_dir, variant=variant, card=card))
+    classes = list(pipeline.classifier.classes)
+    malignant = [i for i, c in enumerate(card.lesion_classes()) if c.can_be_malignant]
+    if val:
+        chosen = calibrate(pipeline, {d: ([restore_aspect(i, aspect) for i in load_images(v)], [x.label for x in v])
+                                      for d, v in val.items()})
+        card.malignant_threshold = chosen["malignant_threshold"]
+        card.reject_threshold = chosen["reject_threshold"]
+        card.doubt_threshold = chosen["doubt_threshold"]
+        card.metrics = {**card.metrics, "thresholds": chosen}
+        card.save(model_dir)
+        log.info("thresholds chosen on validation: %s", chosen)
     results = {}
-    for variant in card.files:
-        clf = OnnxClassifier(model_dir, variant=variant, card=card)
-        val_probs = predict_probs(clf, val_images)
-        threshold = malignant_threshold(val_probs[:, malignant_idx].sum(1), np.isin(y_val, malignant_idx)) \
-            if malignant_idx else None
-        probs = predict_probs(clf, test_images)
-        m = metrics(probs, y_test, classes, malignant_idx, threshold)
-        m["balanced_accuracy_pipeline_crop"] = float(balanced_accuracy_score(
-            y_test, predict_probs(clf, test_pipeline_crops, centre=False).argmax(1)))
-        m["predictions"] = probs.argmax(1)
-        plot_confusion(m["confusion_matrix"], classes, f"{variant} — test split", docs_dir / f"confusion_{variant}.png")
-        plot_reliability(m["reliability"], m["ece"], variant, docs_dir / f"reliability_{variant}.png")
-        results[variant] = m
-        log.info("%s: acc %.4f bacc %.4f auc %.4f ece %.4f", variant, m["accuracy"], m["balanced_accuracy"],
-                 m["macro_auc"], m["ece"])
-    if "fp32" in results and "int8" in results:
-        results["int8_vs_fp32"] = {
-            "top1_agreement": float((results["fp32"]["predictions"] == results["int8"]["predictions"]).mean()),
-            "accuracy_drop_points": 100 * (results["fp32"]["accuracy"] - results["int8"]["accuracy"]),
-            "balanced_accuracy_drop_points": 100 * (results["fp32"]["balanced_accuracy"]
-                                                    - results["int8"]["balanced_accuracy"]),
-        }
-    for variant in card.files:
-        results[variant].pop("predictions")
-    card.malignant_threshold = results[card.default_variant]["malignant"]["threshold"] if malignant_idx else None
-    card.metrics = {**card.metrics, "test": {k: v for k, v in results.items()}}
+    for name, samples in test.items():
+        images = [restore_aspect(i, aspect) for i in load_images(samples)]
+        s = score(pipeline, images, [x.label for x in samples])
+        m = metrics(s, classes, malignant, card.malignant_threshold)
+        m["variant"] = pipeline.classifier.variant
+        if "confusion_matrix" in m:
+            plot_confusion(m["confusion_matrix"], classes, f"{name} ({m['variant']})", docs_dir / f"confusion_{name}.png")
+            plot_reliability(m["reliability"], m["ece"], name, docs_dir / f"reliability_{name}.png")
+        results[name] = m
+        log.info("%s: %s", name, {k: v for k, v in m.items() if isinstance(v, float)})
+    card.metrics = {**card.metrics, "domains": {**card.metrics.get("domains", {}), **results}}
     card.save(model_dir)
     return results
+
+
+def compare_variants(model_dir: str | Path, samples: list[Sample]) -> dict:
+    """fp32 vs int8 on the same photos (centred squares): top-1 agreement and accuracy drop."""
+    card = load_card(model_dir)
+    images = load_images(samples)
+    preds, out = {}, {"images": len(samples)}
+    for variant in card.files:
+        clf = OnnxClassifier(model_dir, variant=variant, card=card)
+        y = np.array([clf.classes.index(s.label) for s in samples])
+        preds[variant] = predict_probs(clf, images).argmax(1)
+        out[variant] = {"accuracy": float((preds[variant] == y).mean()),
+                        "balanced_accuracy": float(balanced_accuracy_score(y, preds[variant]))}
+    if {"fp32", "int8"} <= set(preds):
+        out["top1_agreement"] = float((preds["fp32"] == preds["int8"]).mean())
+        out["accuracy_drop_points"] = 100 * (out["fp32"]["accuracy"] - out["int8"]["accuracy"])
+        out["balanced_accuracy_drop_points"] = 100 * (out["fp32"]["balanced_accuracy"]
+                                                      - out["int8"]["balanced_accuracy"])
+    card.metrics = {**card.metrics, "int8_vs_fp32": out}
+    card.save(model_dir)
+    return out

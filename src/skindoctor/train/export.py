@@ -18,6 +18,7 @@ from ..labels import CATALOGUE
 from ..model_card import InputContract, ModelCard
 from ..vision.classifier import OnnxClassifier, softmax
 from ..vision.preprocess import center_batch
+from .collection import NONLESION
 from .data import Sample, load_rgb
 from .quantize import INPUT_NAME, quantize_int8
 from .train import load_checkpoint
@@ -47,9 +48,10 @@ def compare(model: torch.nn.Module, clf: OnnxClassifier, images: list[np.ndarray
 
 
 def card_classes(codes: list[str]) -> list[str | dict]:
-    """Catalogue codes stay codes; a user's own classes get an entry to edit (names, malignancy)."""
-    return [c if c in CATALOGUE else {"code": c, "name_en": c, "name_ko": c, "can_be_malignant": False}
-            for c in codes]
+    """Catalogue codes (and the reject class) stay codes; a user's own classes get an entry to edit
+    (names, malignancy)."""
+    return [c if c in CATALOGUE or c == NONLESION else
+            {"code": c, "name_en": c, "name_ko": c, "can_be_malignant": False} for c in codes]
 
 
 def sha256(path: Path) -> str:
@@ -77,6 +79,7 @@ def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample
 
     card = ModelCard(name=name, files={"fp32": fp32.name, "int8": int8.name}, torch_weights=weights.name,
                      classes=card_classes(meta["classes"]),
+                     reject_class=NONLESION if NONLESION in meta["classes"] else None,
                      input=InputContract(**meta["input"]), temperature=temperature,
                      training={"checkpoint_epoch": meta.get("epoch"), "config": meta.get("config"),
                                "history": meta.get("history")},

@@ -105,3 +105,46 @@ def freeze_batchnorm_statistics(model: nn.Module) -> None:
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.eval()
+
+
+@torch.no_grad()
+def restore_batchnorm_statistics(model: nn.Module, batches) -> int:
+    """Measure each BatchNorm's real input statistics and rewrite it so its function is unchanged.
+
+    The shared ImageNet weights have BN folded into the convolutions (stored mean 0, var 1 − eps), so
+    batch statistics would renormalise every layer and wreck the network. With the measured mean m
+    and variance v, ``γ' = γ·√(v+ε)/s₀`` and ``β' = β + γ·(m − m₀)/s₀`` (s₀ = √(v₀+ε)) give the same
+    output in eval mode, and BN can then train normally with batch statistics. Returns the number
+    of layers rewritten.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    sums = {id(m): [0.0, 0.0, 0] for m in bns}
+
+    def hook(module, inputs, _output):
+        x = inputs[0].double().transpose(0, 1).flatten(1)
+        acc = sums[id(module)]
+        acc[0] = acc[0] + x.sum(1)
+        acc[1] = acc[1] + (x * x).sum(1)
+        acc[2] += x.shape[1]
+
+    handles = [m.register_forward_hook(hook) for m in bns]
+    was_training = model.training
+    model.eval()
+    try:
+        for x in batches:
+            model(x)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    for m in bns:
+        s1, s2, n = sums[id(m)]
+        mean = s1 / n
+        var = (s2 / n - mean * mean).clamp_min(0)
+        s0 = (m.running_var.double() + m.eps).sqrt()
+        w, b = m.weight.double(), m.bias.double()
+        m.bias.copy_(b + w * (mean - m.running_mean.double()) / s0)
+        m.weight.copy_(w * (var + m.eps).sqrt() / s0)
+        m.running_mean.copy_(mean)
+        m.running_var.copy_(var)
+    return len(bns)

@@ -21,8 +21,31 @@ HAM10000_LICENSE = {
 }
 
 
+COLLECTION = {
+    **HAM10000,
+    "phone_photos": "PAD-UFES-20 (partial copy: 805 smartphone clinical photos, 625 patients): Pacheco A. G. C. et al., "
+                    "'PAD-UFES-20: a skin lesion dataset composed of patient data and clinical images collected "
+                    "from smartphones', Data in Brief 32 (2020) 106221, doi:10.17632/zr7vgbcyr2.1; CC BY 4.0; split "
+                    "by patient (train/val/test 60/20/20).",
+    "nonlesion_photos": "1 000 everyday photos, one per ImageNet-1k class (ILSVRC-2012; research/non-commercial "
+                        "terms), the 'not a lesion' class; split 60/20/20.",
+    "extra_dermoscopic": "324 ISIC archive dermoscopic images with ISIC 2019 ground-truth labels (mel, nv, bkl; "
+                         "CC BY-NC), training only.",
+    "external_test": "ISIC 2018 Task 3 official test set (1 512 images, CC BY-NC 4.0): evaluation only — never used to "
+                     "train, select a checkpoint or choose a threshold.",
+}
+COLLECTION_LICENSE = {
+    **HAM10000_LICENSE,
+    "license": HAM10000_LICENSE["license"] + " The phone photos (PAD-UFES-20) are CC BY 4.0 (attribution); the "
+               "everyday photos are ImageNet images under research-only terms, which also rules out commercial use "
+               "of these weights.",
+}
+
+
 def card_extra(data_dir: Path) -> dict:
-    """Provenance/licence for a model trained on ``data_dir`` (HAM10000 text when it is HAM10000)."""
+    """Provenance/licence for a model trained on ``data_dir`` (the shared collection, or HAM10000 alone)."""
+    if (data_dir / "ham10000").is_dir():
+        return {"provenance": COLLECTION, "license": COLLECTION_LICENSE}
     if (data_dir / "metadata.csv").is_file() and "ham10000" in data_dir.name.lower():
         return {"provenance": HAM10000, "license": HAM10000_LICENSE}
     return {"provenance": {"data": f"user dataset at {data_dir.name}"},

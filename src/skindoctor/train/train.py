@@ -1,8 +1,10 @@
 """Fine-tune MobileNetV2 on lesion images: resumable, checkpointed, logged, calibrated.
 
-Run in the background on a CPU; every epoch writes ``last.pt`` (resume point) and, when validation
-balanced accuracy improves, ``best.pt``. At the end the temperature is fitted on the validation
-split and stored in ``best.pt`` with the rest of the model contract.
+Run in the background on a CPU; every epoch writes ``last.pt`` (resume point) and, when the
+validation score improves, ``best.pt``. The score is the mean over domains (dermoscopic, phone,
+non-lesion…) of each domain's balanced accuracy, so a small phone set counts as much as a large
+dermoscopic one. Sampling gives each domain a fixed share of every batch. At the end the
+temperature is fitted on the (mixed-domain) validation split and stored in ``best.pt``.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from tqdm import tqdm
 
 from ..vision.preprocess import InputSpec, center_square, normalize, to_tensor
 from .augment import augment
+from .collection import NONLESION, split_collection
 from .data import Sample, load_images, read_split, split_by_group, write_split
-from .model import MobileNetV2, freeze_batchnorm_statistics, load_imagenet_weights
+from .model import MobileNetV2, freeze_batchnorm_statistics, load_imagenet_weights, restore_batchnorm_statistics
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,14 @@ class TrainConfig:
     seed: int = 0
     workers: int = 1
     max_steps_per_epoch: int | None = None  # for smoke tests
+    steps_per_epoch: int | None = None  # default: one pass over the training images
     class_order: list[str] = field(default_factory=list)
+    init_checkpoint: str | None = None  # start from a trained checkpoint (its matching classes' head rows kept)
+    batchnorm: str = "restore"  # "restore": measure real BN statistics, then train BN; "freeze": keep folded BN
+    label_smoothing: float = 0.1
+    # share of each batch per domain (domains not listed share what is left in proportion to their size)
+    domain_shares: dict[str, float] = field(default_factory=lambda: {
+        "dermoscopic": 0.45, "dermoscopic-extra": 0.05, "phone": 0.3, "nonlesion": 0.2})
 
 
 class LesionDataset(Dataset):
@@ -72,9 +82,22 @@ def _worker_init(_):
     torch.set_num_threads(1)
 
 
-def build_model(num_classes: int, weights: str | None) -> MobileNetV2:
-    model = MobileNetV2(num_classes)
-    if weights:
+def build_model(classes: list[str], weights: str | None, init_checkpoint: str | None = None) -> MobileNetV2:
+    """ImageNet backbone, or a trained checkpoint whose head rows are kept for the classes it knows."""
+    model = MobileNetV2(len(classes))
+    if init_checkpoint:
+        ck = torch.load(init_checkpoint, map_location="cpu", weights_only=False)
+        state = {k: v for k, v in ck["model"].items() if not k.startswith("classifier.")}
+        model.load_state_dict(state, strict=False)
+        head = model.classifier[1]
+        with torch.no_grad():
+            head.weight.mul_(0.1)
+            head.bias.zero_()
+            for i, code in enumerate(ck["classes"]):
+                if code in classes:
+                    head.weight[classes.index(code)] = ck["model"]["classifier.1.weight"][i]
+                    head.bias[classes.index(code)] = ck["model"]["classifier.1.bias"][i]
+    elif weights:
         load_imagenet_weights(model, weights)
     return model
 
@@ -105,18 +128,45 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(log_t.detach().exp())
 
 
-def class_balance(labels: list[str], classes: list[str]) -> tuple[np.ndarray, torch.Tensor]:
-    """Per-sample sampling weights and per-class loss weights, each ∝ frequency^-½.
+def class_balance(samples: list[Sample], classes: list[str],
+                  domain_shares: dict[str, float] | None = None) -> tuple[np.ndarray, torch.Tensor]:
+    """Per-sample sampling weights and per-class loss weights.
 
-    Together they balance the classes fully in expectation, while the sampler alone would repeat
-    the few rare images too often and the loss alone would see them too rarely.
+    Each domain gets its share of the draws (``domain_shares``; unlisted domains split the rest by
+    size); inside a domain a class is drawn ∝ frequency^½. The loss weights are ∝ (share of the
+    class among the draws)^-½. Together they balance the classes fully in expectation, while the
+    sampler alone would repeat the few rare images too often and the loss alone would see them too
+    rarely — and a small phone set is not drowned by a large dermoscopic one.
     """
-    counts = Counter(labels)
-    freq = np.array([counts[c] for c in classes], np.float64)
-    inv_sqrt = freq ** -0.5
-    sample_w = np.array([inv_sqrt[classes.index(lbl)] for lbl in labels])
-    loss_w = inv_sqrt / (inv_sqrt * freq).sum() * freq.sum()
+    domains = Counter(s.domain for s in samples)
+    shares = {d: (domain_shares or {}).get(d) for d in domains}
+    if all(v is None for v in shares.values()):
+        shares = {d: n / len(samples) for d, n in domains.items()}
+    known = sum(v for v in shares.values() if v is not None)
+    rest = [d for d, v in shares.items() if v is None]
+    for d in rest:
+        shares[d] = max(0.0, 1 - known) * domains[d] / sum(domains[r] for r in rest)
+    total = sum(shares.values())
+    counts = Counter((s.domain, s.label) for s in samples)
+    sample_w = np.empty(len(samples))
+    for d in domains:
+        in_domain = {lbl: n for (dom, lbl), n in counts.items() if dom == d}
+        norm = sum(n ** 0.5 for n in in_domain.values())
+        for i, s in enumerate(samples):
+            if s.domain == d:
+                sample_w[i] = shares[d] / total * in_domain[s.label] ** 0.5 / norm / in_domain[s.label]
+    drawn = np.array([sum(w for w, s in zip(sample_w, samples) if s.label == c) for c in classes])
+    loss_w = np.where(drawn > 0, np.maximum(drawn, 1e-12) ** -0.5, 0.0)
+    loss_w = loss_w / (loss_w * drawn).sum()
     return sample_w, torch.tensor(loss_w, dtype=torch.float32)
+
+
+def domain_score(logits: np.ndarray, labels: np.ndarray, domains: list[str]) -> tuple[float, dict[str, float]]:
+    """Mean over domains of each domain's balanced accuracy (over the classes present in it)."""
+    pred, domains_arr = logits.argmax(1), np.array(domains)
+    per = {d: float(balanced_accuracy_score(labels[domains_arr == d], pred[domains_arr == d]))
+           for d in sorted(set(domains))}
+    return float(np.mean(list(per.values()))), per
 
 
 def train(samples: list[Sample], cfg: TrainConfig, split_file: str | Path | None = None) -> Path:
@@ -133,7 +183,8 @@ def train(samples: list[Sample], cfg: TrainConfig, split_file: str | Path | None
 
 def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str | Path | None) -> Path:
     torch.manual_seed(cfg.seed)
-    classes = cfg.class_order or sorted({s.label for s in samples})
+    # the reject class, when present, is the last output
+    classes = cfg.class_order or sorted({s.label for s in samples}, key=lambda c: (c == NONLESION, c))
     class_index = {c: i for i, c in enumerate(classes)}
     spec = InputSpec(cfg.size)
 
@@ -141,7 +192,8 @@ def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str |
     if split_path.is_file():
         split = read_split(samples, split_path)
     else:
-        split = split_by_group(samples, seed=cfg.seed)
+        split = split_collection(samples, seed=cfg.seed) if len({s.domain for s in samples}) > 1 \
+            else split_by_group(samples, seed=cfg.seed)
         write_split(samples, split, split_path)
     parts = {k: [s for s in samples if split[str(s.path)] == k] for k in ("train", "val", "test")}
     log.info("split %s: %s", split_path, {k: len(v) for k, v in parts.items()})
@@ -151,23 +203,27 @@ def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str |
     val_ds = LesionDataset(load_images(parts["val"]), parts["val"], class_index, spec, False)
     log.info("decoded %d images in %.1f s", len(train_ds) + len(val_ds), time.time() - t0)
 
-    sample_w, loss_w = class_balance([s.label for s in parts["train"]], classes)
-    steps = len(train_ds) // cfg.batch_size
+    sample_w, loss_w = class_balance(parts["train"], classes, cfg.domain_shares)
+    log.info("loss weights %s", dict(zip(classes, loss_w.tolist())))
+    steps = cfg.steps_per_epoch or len(train_ds) // cfg.batch_size
     if cfg.max_steps_per_epoch:
         steps = min(steps, cfg.max_steps_per_epoch)
     gen = torch.Generator().manual_seed(cfg.seed)
     sampler = WeightedRandomSampler(sample_w, steps * cfg.batch_size, replacement=True, generator=gen)
+    # forkserver: a worker forked from a process whose OpenMP pool already ran can deadlock
     train_dl = DataLoader(train_ds, cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
-                          worker_init_fn=_worker_init, drop_last=True)
+                          worker_init_fn=_worker_init, drop_last=True,
+                          multiprocessing_context="forkserver" if cfg.workers else None)
     val_dl = DataLoader(val_ds, 64, num_workers=0)
 
-    model = build_model(len(classes), cfg.weights).to(memory_format=torch.channels_last)
+    model = build_model(classes, cfg.weights, cfg.init_checkpoint).to(memory_format=torch.channels_last)
+    val_domains = [s.domain for s in parts["val"]]
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * steps
     warm = max(1, int(cfg.warmup_epochs * steps))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: min((k + 1) / warm, 0.5 * (1 + np.cos(np.pi * min(1.0, (k - warm) / max(1, total - warm))))))
-    criterion = nn.CrossEntropyLoss(weight=loss_w)
+    criterion = nn.CrossEntropyLoss(weight=loss_w, label_smoothing=cfg.label_smoothing)
     start_epoch, best = 0, -1.0
     history: list[dict] = []
     last = out / "last.pt"
@@ -177,12 +233,18 @@ def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str |
         opt.load_state_dict(ck["optimizer"])
         sched.load_state_dict(ck["scheduler"])
         start_epoch, best, history = ck["epoch"] + 1, ck["best"], ck["history"]
-        log.info("resumed from %s at epoch %d (best val balanced accuracy %.4f)", last, start_epoch, best)
+        log.info("resumed from %s at epoch %d (best val score %.4f)", last, start_epoch, best)
+    elif cfg.batchnorm == "restore" and (cfg.weights or cfg.init_checkpoint):
+        calib = DataLoader(train_ds, cfg.batch_size, sampler=WeightedRandomSampler(
+            sample_w, 20 * cfg.batch_size, replacement=True, generator=torch.Generator().manual_seed(cfg.seed)),
+            num_workers=0)
+        n = restore_batchnorm_statistics(model, (x.contiguous(memory_format=torch.channels_last) for x, _ in calib))
+        log.info("restored real statistics in %d BatchNorm layers (%d images)", n, 20 * cfg.batch_size)
 
     for epoch in range(start_epoch, cfg.epochs):
         model.train()
-        if cfg.weights:  # folded ImageNet BN: keep its statistics; from random weights BN trains normally
-            freeze_batchnorm_statistics(model)
+        if cfg.batchnorm == "freeze" and (cfg.weights or cfg.init_checkpoint):
+            freeze_batchnorm_statistics(model)  # folded BN: keep its identity statistics
         train_ds.epoch = epoch
         sampler.generator.manual_seed(cfg.seed * 1000 + epoch)
         running, seen, t0 = 0.0, 0, time.time()
@@ -198,15 +260,16 @@ def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str |
             seen += len(y)
             bar.set_postfix(loss=f"{running / seen:.3f}")
         logits, labels = predict_logits(model, val_dl)
-        bacc = balanced_accuracy_score(labels, logits.argmax(1))
+        score, per_domain = domain_score(logits, labels, val_domains)
         acc = float((logits.argmax(1) == labels).mean())
         row = {"epoch": epoch + 1, "train_loss": running / max(seen, 1), "val_acc": acc,
-               "val_bacc": bacc, "seconds": time.time() - t0, "lr": sched.get_last_lr()[0]}
+               "val_bacc": float(balanced_accuracy_score(labels, logits.argmax(1))), "val_score": score,
+               "val_bacc_by_domain": per_domain, "seconds": time.time() - t0, "lr": sched.get_last_lr()[0]}
         history.append(row)
         log.info(json.dumps(row))
         meta = {"classes": classes, "input": spec.as_dict(), "config": asdict(cfg), "history": history}
-        if bacc > best:
-            best = bacc
+        if score > best:
+            best = score
             torch.save({"model": model.state_dict(), **meta, "epoch": epoch + 1}, out / "best.pt")
         torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                     "scheduler": sched.state_dict(), "epoch": epoch, "best": best,
@@ -219,7 +282,7 @@ def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str |
     ck["temperature"] = fit_temperature(logits, labels)
     ck["history"] = history
     torch.save(ck, best_path)
-    log.info("best epoch %d, val balanced accuracy %.4f, temperature %.3f", ck["epoch"], best, ck["temperature"])
+    log.info("best epoch %d, val score %.4f, temperature %.3f", ck["epoch"], best, ck["temperature"])
     return best_path
 
 

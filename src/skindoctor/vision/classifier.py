@@ -15,10 +15,13 @@ from .preprocess import to_tensor
 
 @dataclass(frozen=True)
 class Prediction:
-    """Calibrated probabilities over the model card's classes."""
+    """Calibrated probabilities over the model card's lesion classes (summing to 1) and the
+    probability that the crop shows no skin lesion at all (``not_lesion``; 0 for a model without
+    a reject class)."""
 
     probs: np.ndarray
     classes: tuple[str, ...]
+    not_lesion: float = 0.0
 
     @property
     def top_index(self) -> int:
@@ -42,6 +45,15 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     z = z - z.max(axis=-1, keepdims=True)
     e = np.exp(z)
     return e / e.sum(axis=-1, keepdims=True)
+
+
+def split_reject(probs: np.ndarray, reject_index: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Output probabilities (N×K) → (lesion-class probabilities renormalised to sum 1, P(not a lesion))."""
+    if reject_index is None:
+        return probs, np.zeros(len(probs))
+    p_reject = probs[:, reject_index]
+    lesion = np.delete(probs, reject_index, axis=1)
+    return lesion / np.maximum(lesion.sum(1, keepdims=True), 1e-12), p_reject
 
 
 class OnnxClassifier:
@@ -68,6 +80,8 @@ class OnnxClassifier:
         self.input_name = self.session.get_inputs()[0].name
         self.spec = self.card.input.spec()
         self.classes = tuple(c.code for c in self.card.lesion_classes())
+        codes = self.card.output_codes()
+        self.reject_index = codes.index(self.card.reject_class) if self.card.reject_class in codes else None
         self.temperature = self.card.temperature
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
@@ -78,7 +92,10 @@ class OnnxClassifier:
         """One RGB uint8 crop (any size) → calibrated prediction."""
         return self.predict_batch([crop])[0]
 
+    def probabilities(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Preprocessed batch → (calibrated lesion-class probabilities, P(not a lesion)) per image."""
+        return split_reject(softmax(self.logits(batch), self.temperature), self.reject_index)
+
     def predict_batch(self, crops: list[np.ndarray]) -> list[Prediction]:
-        batch = np.stack([to_tensor(c, self.spec) for c in crops])
-        probs = softmax(self.logits(batch), self.temperature)
-        return [Prediction(p, self.classes) for p in probs]
+        probs, p_reject = self.probabilities(np.stack([to_tensor(c, self.spec) for c in crops]))
+        return [Prediction(p, self.classes, float(r)) for p, r in zip(probs, p_reject)]

@@ -22,6 +22,8 @@ MESSAGES = {
     "no_lesion": ("No lesion found — centre it in the picture", "병변이 보이지 않습니다 — 화면 가운데에 맞춰 주세요"),
     "too_small": ("Move closer", "더 가까이 대 주세요"),
     "blurry": ("Hold still — the picture is blurred", "움직이지 마세요 — 사진이 흐립니다"),
+    "not_lesion": ("This does not look like a skin lesion — point the camera at the spot on the skin",
+                   "피부 병변으로 보이지 않습니다 — 카메라를 피부의 점이나 병변에 맞춰 주세요"),
 }
 
 
@@ -64,6 +66,13 @@ class QualityGate:
             return Quality(False, "too_bright", metrics)
         if skin < self.min_skin:
             return Quality(False, "no_skin", metrics)
+        return Quality(True, "ok", metrics)
+
+    def check_prediction(self, lesion_quality: Quality, not_lesion: float, reject_threshold: float) -> Quality:
+        """The classifier's own verdict: a crop it judges not to be a skin lesion gets no diagnosis."""
+        metrics = {**lesion_quality.metrics, "not_lesion": not_lesion}
+        if not_lesion >= reject_threshold:
+            return Quality(False, "not_lesion", metrics)
         return Quality(True, "ok", metrics)
 
     def check_lesion(self, frame_quality: Quality, loc: Localization, crop_at_input: np.ndarray | None) -> Quality:

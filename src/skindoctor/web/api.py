@@ -40,7 +40,7 @@ async def diagnose(request: Request, file: UploadFile = File(..., description="a
                       box=box.as_list() if box else None)
     if pred is None:
         return out
-    advice, _, _ = services.advisor.knowledge_advice(pred.probs, lang)
+    advice, _, _ = services.advisor.knowledge_advice(pred.probs, lang, pred.not_lesion)
     return out.model_copy(update=dict(
         top_class=pred.top_class, name=advice.name, confidence=pred.confidence,
         probabilities={c: float(p) for c, p in zip(pred.classes, pred.probs)}, urgency=advice.urgency,

@@ -90,7 +90,8 @@ def _analyse(pipeline, services, data: bytes, t: float, lang: str) -> dict:
     result = pipeline.process(image, t)
     out = {"type": "frame", "width": image.shape[1], "height": image.shape[0], **result.to_dict(lang)}
     if result.diagnosis is not None:
-        advice, _, _ = services.advisor.knowledge_advice(result.hold.confirmation.probs, lang)
+        c = result.hold.confirmation
+        advice, _, _ = services.advisor.knowledge_advice(c.probs, lang, c.not_lesion)
         out["diagnosis"]["advice"] = advice.model_dump()
         out["diagnosis"]["name"] = advice.name
     return out

@@ -1,0 +1,40 @@
+"""The outcome rates the evaluation reports: what a person is told, counted per photo."""
+
+import numpy as np
+import pytest
+
+from skindoctor.train.evaluate import Scored, _rates, metrics
+
+MALIGNANT = [0]  # class 0 can be malignant, class 1 cannot
+
+
+def _scored(labels, outcomes, probs=None):
+    labels = np.array(labels)
+    probs = np.array(probs) if probs is not None else np.eye(2)[np.clip(labels, 0, 1)]
+    return Scored(labels, probs, np.zeros(len(labels)), probs, outcomes)
+
+
+def test_false_reassurance_counts_routine_and_turned_away_malignant_lesions():
+    s = _scored([0, 0, 0, 0, 1, 1, 1, -1, -1],
+                ["doctor", "uncertain", "routine", "rejected:not_lesion",
+                 "routine", "doctor", "rejected:blurry", "rejected:not_lesion", "routine"])
+    r = _rates(s, MALIGNANT)
+    assert r["false_reassurance"] == pytest.approx(2 / 4)
+    assert r["benign_referral"] == pytest.approx(1 / 2)  # of the benign lesions that got a diagnosis
+    assert r["wrongly_rejected"] == pytest.approx(2 / 7)
+    assert r["rejected_by_reason"] == {"not_lesion": 1, "blurry": 1}
+    assert r["nonlesion_rejected"] == pytest.approx(1 / 2) and r["nonlesion_diagnosed"] == 1
+
+
+def test_metrics_give_intervals_and_skip_what_a_set_cannot_measure():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 60)
+    probs = np.where(labels[:, None] == 0, [0.8, 0.2], [0.3, 0.7])
+    m = metrics(_scored(labels, ["doctor" if y == 0 else "routine" for y in labels], probs),
+                ["mel", "nv"], MALIGNANT, threshold=0.5)
+    assert m["balanced_accuracy"] == 1.0 and m["false_reassurance"] == 0.0 and m["benign_referral"] == 0.0
+    assert m["malignant"]["sensitivity"] == 1.0 and m["macro_auc"] is None  # AUC needs ≥ 3 classes here
+    lo, hi = m["ci95"]["balanced_accuracy"]
+    assert lo == hi == 1.0
+    everyday = metrics(_scored([-1] * 5, ["rejected:not_lesion"] * 4 + ["routine"]), ["mel", "nv"], MALIGNANT, 0.5)
+    assert everyday["nonlesion_rejected"] == pytest.approx(0.8) and "balanced_accuracy" not in everyday
