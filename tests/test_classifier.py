@@ -12,7 +12,7 @@ from skindoctor.model_card import load_card
 from skindoctor.train.data import load_rgb
 from skindoctor.vision.preprocess import InputSpec, center_square, normalize, to_tensor
 
-from .conftest import MODELS, needs_ham, needs_torch
+from .conftest import DATA, MODELS, SPLIT, needs_collection, needs_ham, needs_torch
 
 
 def test_card_describes_the_shipped_files():
@@ -21,16 +21,19 @@ def test_card_describes_the_shipped_files():
     for f in card.files.values():
         assert (MODELS / f).is_file()
     assert [c.code for c in card.lesion_classes()] == sorted(CATALOGUE)
-    assert card.temperature > 0 and 0 < card.malignant_threshold < 1
-    assert "CC BY-NC-SA 4.0" in card.license["license"]
-    assert card.metrics["test"]["int8"]["n"] > 1000
+    assert card.reject_class == "nolesion" and card.output_codes() == [*sorted(CATALOGUE), "nolesion"]
+    assert card.temperature > 0 and 0 < card.malignant_threshold < 1 and 0 < card.reject_threshold < 1
+    assert "CC BY-NC-SA 4.0" in card.license["license"] and "CC BY 4.0" in card.license["license"]
+    domains = card.metrics["domains"]
+    assert domains["dermoscopic_test"]["n"] > 1000
+    assert {"phone_test", "nonlesion_test", "isic2018_test"} <= set(domains)
 
 
 def test_prediction_is_a_distribution_over_card_classes(classifier):
     crop = np.random.default_rng(1).integers(0, 255, (150, 150, 3), np.uint8)
     pred = classifier.predict(crop)
-    assert pred.probs.shape == (len(classifier.card.classes),)
-    assert pred.probs.sum() == pytest.approx(1.0, abs=1e-5)
+    assert pred.probs.shape == (len(classifier.classes),) == (len(classifier.card.classes) - 1,)
+    assert pred.probs.sum() == pytest.approx(1.0, abs=1e-5) and 0 <= pred.not_lesion <= 1
     assert pred.top_k(3)[0] == (pred.top_class, pred.confidence)
 
 
@@ -83,3 +86,23 @@ def test_diagnose_cli_json(test_split_samples):
         assert len(row["top_k"]) == 3
         assert row["top_k"][0]["class"] == row["top_class"]
         assert row["top_k"][0]["name"] == CATALOGUE[row["top_class"]].name_ko
+
+
+@needs_collection
+def test_everyday_photos_get_no_diagnosis_and_phone_lesions_do(classifier):
+    """Through the product's photo path: held-out everyday photos that pass the light/skin checks are
+    turned away by the classifier's own "not a lesion" output; held-out phone lesion photos are not."""
+    from skindoctor.stream.pipeline import Pipeline
+    from skindoctor.train.collection import read_collection
+    from skindoctor.train.data import read_split
+
+    samples = read_collection(DATA)
+    split = read_split(samples, SPLIT)
+    test = [s for s in samples if split[str(s.path)] == "test"]
+    pipeline = Pipeline(classifier)
+    everyday = [pipeline.analyse(load_rgb(s.path))[0] for s in test if s.domain == "nonlesion"][:60]
+    reached_classifier = [q for q in everyday if q.reason in ("ok", "not_lesion")]
+    assert len(reached_classifier) >= 10
+    assert np.mean([q.reason == "not_lesion" for q in reached_classifier]) >= 0.8
+    phone = [pipeline.analyse(load_rgb(s.path))[0] for s in test if s.domain == "phone"][:60]
+    assert np.mean([q.reason == "not_lesion" for q in phone]) <= 0.1

@@ -64,10 +64,12 @@ def test_train_resume_export_evaluate(dataset, tmp_path):
                "--docs", str(docs))
     assert "balanced accuracy" in out
     card = json.loads((models / "model_card.json").read_text())
-    test = card["metrics"]["test"]
-    assert set(test["int8"]["per_class"]) == set(CLASSES)
-    assert len(test["fp32"]["confusion_matrix"]) == 3
-    for name in ("confusion_fp32.png", "reliability_int8.png", "model_card.md"):
+    test = card["metrics"]["domains"]["test"]
+    assert set(test["per_class"]) == set(CLASSES) and test["variant"] == "int8"
+    assert len(test["confusion_matrix"]) == 3 and 0 <= test["ci95"]["balanced_accuracy"][0] <= 1
+    assert 0 < card["malignant_threshold"] <= 1 if card["malignant_threshold"] is not None else True
+    assert "top1_agreement" in card["metrics"]["int8_vs_fp32"]
+    for name in ("confusion_test.png", "reliability_test.png", "model_card.md"):
         assert (docs / name).stat().st_size > 1000
     clf = OnnxClassifier(models)
     assert clf.predict(np.zeros((50, 50, 3), np.uint8)).probs.shape == (3,)

@@ -264,7 +264,7 @@ def cmd_evaluate(args) -> int:
     if args.split:
         split = read_split(samples, args.split)
         val = by_domain([s for s in samples if split[str(s.path)] == "val"])
-        test = {f"{args.name or d}_test": v for d, v in
+        test = {"_".join(filter(None, (args.name or d, "test"))): v for d, v in
                 by_domain([s for s in samples if split[str(s.path)] == "test"]).items()}
         results = evaluate_sets(args.model_dir, test, args.docs, val=val, aspect=aspect, variant=args.variant)
         codes = {c.code for c in load_card(args.model_dir).lesion_classes()}

@@ -85,19 +85,23 @@ class Pipeline:
         """One frame through gate, localiser and classifier (no temporal state)."""
         small = working_copy(frame)
         quality = self.gate.check_frame(small)
-        if not quality.ok:
+        # A colour rule for skin misses some skin tones and lighting; with a model that can say "not a
+        # lesion" it is only a hint: the frame goes on, and "no skin" is the answer if nothing is found.
+        skin_doubt = quality.reason == "no_skin" and self.classifier.reject_index is not None
+        if not quality.ok and not skin_doubt:
             return quality, None, None
+        refused = Quality(False, "no_skin", quality.metrics) if skin_doubt else None
         loc = self.localizer.locate(frame, small)
         square = None
         if loc.box is not None:
             crop, _ = square_crop(frame, loc.box)
             square = resize_square(crop, self.classifier.spec.size)
-        quality = self.gate.check_lesion(quality, loc, square)
+        quality = self.gate.check_lesion(Quality(True, "ok", quality.metrics), loc, square)
         if not quality.ok:
-            return quality, loc.box, None
+            return refused or quality, loc.box, None
         pred = self.classifier.predict(square)
         quality = self.gate.check_prediction(quality, pred.not_lesion, self.classifier.card.reject_threshold)
-        return (quality, loc.box, pred) if quality.ok else (quality, loc.box, None)
+        return (quality, loc.box, pred) if quality.ok else (refused or quality, loc.box, None)
 
     def process(self, frame: np.ndarray, t: float) -> FrameResult:
         quality, box, pred = self.analyse(frame)

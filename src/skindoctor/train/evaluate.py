@@ -139,7 +139,7 @@ def calibrate(pipeline: Pipeline, val: dict[str, tuple[list[np.ndarray], list[st
     for domain, (images, labels) in val.items():
         s = score(pipeline, images, labels)
         lesion = s.labels >= 0
-        if lesion.any():
+        if lesion.any() and pipeline.classifier.reject_index is not None:
             reject_thresholds[domain] = float(np.quantile(s.not_lesion[lesion], 1 - MAX_LESIONS_REJECTED))
             doubt_thresholds[domain] = float(np.quantile(s.not_lesion[lesion], 1 - MAX_LESIONS_UNFAMILIAR))
         is_mal = np.isin(s.labels, malignant)
@@ -266,7 +266,7 @@ def plot_reliability(bins: list[dict], ece: float, title: str, path: Path) -> No
 def by_domain(samples: list[Sample]) -> dict[str, list[Sample]]:
     groups: dict[str, list[Sample]] = {}
     for s in samples:
-        groups.setdefault(s.domain or "all", []).append(s)
+        groups.setdefault(s.domain, []).append(s)
     return groups
 
 

@@ -11,6 +11,7 @@ SET_NAMES = {
     "phone_test": "PAD-UFES-20 test split (smartphone photos, patient-held-out)",
     "nonlesion_test": "Everyday photos (held out)",
     "isic2018_test": "ISIC 2018 Task 3 official test (external, dermoscopic, 4:3 restored)",
+    "plain_skin_test": "Skin without a lesion (cut beside the lesion in HAM10000 test photos)",
 }
 # (label, metric key, comparison, target, format)
 ROWS = [
