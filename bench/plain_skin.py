@@ -1,14 +1,15 @@
-"""Build a "skin without a lesion" test set from HAM10000 test photos, for `skindoctor evaluate`.
+"""Build a "skin without a lesion" set from HAM10000 photos, for training and `skindoctor evaluate`.
 
 From each test-split photo it cuts the largest square that lies wholly outside the lesion mask
 (with a margin), if that square is at least ``--min-side`` pixels, and enlarges it to a 320 × 320
 camera-like frame. The result is a labelled set (``labels.csv``: filename, label ``nolesion``,
-group) that the evaluation scores like any other:
+group = the source lesion, split = the source photo's split):
 
-    python bench/plain_skin.py --out runs/plain_skin
-    skindoctor evaluate --data runs/plain_skin --name plain_skin_test
+    python bench/plain_skin.py --parts train val test --out runs/plain_skin
+    skindoctor train --data ../shared/data --data runs/plain_skin …   # the crops follow their lesion's split
 
-Only test-split photos are used, so the set shares no lesion with training or validation.
+With ``--parts test`` only, the set shares no lesion with training or validation and can be scored
+alone: ``skindoctor evaluate --data runs/plain_skin --name plain_skin_test``.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def main() -> None:
     ap.add_argument("--split", default="models/split.csv")
     ap.add_argument("--out", default="runs/plain_skin")
     ap.add_argument("--min-side", type=int, default=40, help="smallest square cut, in 200 × 150 photo pixels")
+    ap.add_argument("--parts", nargs="+", default=["test"], help="which splits' photos to cut from")
     args = ap.parse_args()
     data, out = Path(args.data), Path(args.out)
     samples = read_ham10000(data)
@@ -50,7 +52,7 @@ def main() -> None:
     (out / "images").mkdir(parents=True, exist_ok=True)
     rows = []
     for s in samples:
-        if split[str(s.path)] != "test":
+        if split[str(s.path)] not in args.parts:
             continue
         mask = cv2.imread(str(data / "masks" / f"{s.path.stem}_segmentation.png"), cv2.IMREAD_GRAYSCALE)
         found = plain_square(mask) if mask is not None else None
@@ -61,10 +63,10 @@ def main() -> None:
         patch = cv2.resize(img[y - half:y + half, x - half:x + half], (FRAME, FRAME), interpolation=cv2.INTER_CUBIC)
         name = f"{s.path.stem}_skin.jpg"
         cv2.imwrite(str(out / "images" / name), patch, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        rows.append([f"images/{name}", NONLESION, s.group])
+        rows.append([f"images/{name}", NONLESION, s.group, split[str(s.path)]])
     with (out / "labels.csv").open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["filename", "label", "group"])
+        w.writerow(["filename", "label", "group", "split"])
         w.writerows(rows)
     print(f"wrote {len(rows)} plain-skin frames to {out}")
 

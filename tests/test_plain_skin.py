@@ -44,7 +44,7 @@ def test_evaluate_scores_an_external_set_through_the_product(tmp_path):
         rows = list(csv.DictReader(f))[:80]
     assert rows and {row["label"] for row in rows} == {"nolesion"}
     with (out / "labels.csv").open("w", newline="") as f:  # a smaller set keeps the test quick
-        w = csv.DictWriter(f, ["filename", "label", "group"])
+        w = csv.DictWriter(f, ["filename", "label", "group", "split"])
         w.writeheader()
         w.writerows(rows)
     models = tmp_path / "models"

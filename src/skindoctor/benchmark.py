@@ -300,24 +300,9 @@ def test_split_accuracy(model_dir: Path, data: Path, limit: int | None = None) -
     test = test_samples(model_dir, data)
     if not test:
         return None
-    from sklearn.metrics import balanced_accuracy_score
+    from .train.evaluate import compare_variants
 
-    from .train.data import load_images
-    from .train.evaluate import predict_probs
-    from .vision.classifier import OnnxClassifier
-
-    test = test[:limit]
-    images = load_images(test)
-    out, preds = {"images": len(test)}, {}
-    for variant in load_card(model_dir).files:
-        clf = OnnxClassifier(model_dir, variant)
-        y = np.array([clf.classes.index(s.label) for s in test])
-        preds[variant] = predict_probs(clf, images).argmax(1)
-        out[variant] = {"accuracy": float((preds[variant] == y).mean()),
-                        "balanced_accuracy": float(balanced_accuracy_score(y, preds[variant]))}
-    if {"fp32", "int8"} <= set(preds):
-        out["int8_top1_agreement"] = float((preds["fp32"] == preds["int8"]).mean())
-    return out
+    return compare_variants(model_dir, test[:limit])
 
 
 def default_photo(model_dir: Path, data: Path) -> Path | None:
@@ -442,8 +427,8 @@ def write_report(r: dict, out: Path) -> None:
                   "| model | accuracy | balanced accuracy |", "|---|---|---|"]
         lines += [f"| {v} | {acc[v]['accuracy']:.4f} | {acc[v]['balanced_accuracy']:.4f} |"
                   for v in ("fp32", "int8") if v in acc]
-        if "int8_top1_agreement" in acc:
-            lines.append(f"\nint8 top-1 agreement with fp32: {acc['int8_top1_agreement']:.4f}.")
+        if "top1_agreement" in acc:
+            lines.append(f"\nint8 top-1 agreement with fp32: {acc['top1_agreement']:.4f}.")
     p = r.get("peer")
     if p and "error" not in p:
         ours = next(x for x in r["model_latency"] if x["engine"] == "onnxruntime int8" and x["threads"] == 1

@@ -14,11 +14,15 @@ DEFAULT_WEIGHTS = Path("../shared/weights/mobilenet_v2_imagenet_from_coral_tf1qa
 
 
 def _load_samples(args):
+    """Every ``--data`` given (or ``--csv``), read together."""
+    return [s for data in args.data or [str(DEFAULT_DATA)] for s in _read_data(args, Path(data))]
+
+
+def _read_data(args, data: Path):
     """``--csv``, a collection of shared sets, HAM10000's folder, a ``labels.csv`` set, or a folder per class."""
     from .train.collection import is_collection, read_collection, read_labelled_set
     from .train.data import read_csv, read_folder, read_ham10000
 
-    data = Path(args.data)
     if args.csv:
         return read_csv(args.csv, data if data.is_dir() else None, args.image_col, args.label_col, args.group_col)
     if is_collection(data):
@@ -245,7 +249,7 @@ def cmd_export(args) -> int:
     calibration = train[::step][: args.calibration_images]
     # agreement while choosing which layers stay float is checked on other training images, never val/test
     quant_check = [s for s in train if s not in set(calibration)][1::max(1, len(train) // 1000)][:1000]
-    card = export(args.checkpoint, args.model_dir, calibration, val, card_extra=card_extra(Path(args.data)),
+    card = export(args.checkpoint, args.model_dir, calibration, val, card_extra=card_extra(Path(args.data[0] if args.data else DEFAULT_DATA)),
                   quant_check=quant_check)
     print(f"wrote {', '.join(card.files.values())} and model_card.json to {args.model_dir}")
     return 0
@@ -269,11 +273,14 @@ def cmd_evaluate(args) -> int:
         results = evaluate_sets(args.model_dir, test, args.docs, val=val, aspect=aspect, variant=args.variant)
         codes = {c.code for c in load_card(args.model_dir).lesion_classes()}
         q = compare_variants(args.model_dir, [s for s in samples if split[str(s.path)] == "test" and s.label in codes])
+        card = load_card(args.model_dir)
+        card.metrics = {**card.metrics, "int8_vs_fp32": q}
+        card.save(args.model_dir)
         if "top1_agreement" in q:
             print(f"int8 vs fp32 on {q['images']} test lesion photos: top-1 agreement {q['top1_agreement']:.4f}, "
                   f"accuracy drop {q['accuracy_drop_points']:.2f} points")
     else:
-        name = args.name or Path(args.data).name
+        name = args.name or Path(args.data[0] if args.data else DEFAULT_DATA).name
         results = evaluate_sets(args.model_dir, {name: samples}, args.docs, aspect=aspect, variant=args.variant)
     report.write(load_card(args.model_dir), Path(args.docs) / "model_card.md")
     for name, m in results.items():
@@ -313,8 +320,8 @@ def cmd_import_h5(args) -> int:
 
 
 def _add_data_args(t: argparse.ArgumentParser) -> None:
-    t.add_argument("--data", default=str(DEFAULT_DATA),
-                   help="the shared data folder (ham10000/, pad_ufes_20_partial/, nonlesion/, …: trains on all), "
+    t.add_argument("--data", action="append",
+                   help="(repeatable; default ../shared/data) the shared data folder (ham10000/, pad_ufes_20_partial/, nonlesion/, …: trains on all), "
                         "HAM10000's folder (metadata.csv), a set with labels.csv (filename,label,group), "
                         "or a folder with one sub-folder per class")
     t.add_argument("--csv", help="a CSV of image + label instead (HAM10000 metadata columns by default)")

@@ -16,6 +16,7 @@ from pathlib import Path
 from .data import Sample, read_csv, read_ham10000, read_split, split_by_group
 
 NONLESION = "nolesion"  # the class for everyday photos and skin without a lesion
+PLAIN_SKIN = "plain_skin"  # the domain of skin cut beside the lesion in HAM10000 photos (bench/plain_skin.py)
 TEST_ONLY = {"isic2018_test224"}
 
 
@@ -75,13 +76,17 @@ def split_collection(samples: list[Sample], ham_split: str | Path | None = None,
                      seed: int = 0) -> dict[str, str]:
     """path → train/val/test. HAM10000 follows ``ham_split`` when given (else its own lesion-grouped
     70/15/15 split); phone photos and non-lesion photos are split 60/20/20 by group (patient);
-    the extra ISIC images (noisy source) only ever train."""
+    the extra ISIC images (noisy source) only ever train; plain skin cut beside a lesion goes where
+    that lesion goes."""
     split: dict[str, str] = {}
     by_domain: dict[str, list[Sample]] = {}
     for s in samples:
         by_domain.setdefault(s.domain, []).append(s)
-    for domain, part in by_domain.items():
-        if domain == "dermoscopic-extra":
+    for domain, part in sorted(by_domain.items(), key=lambda kv: kv[0] == PLAIN_SKIN):
+        if domain == PLAIN_SKIN:  # skin cut beside a lesion follows that lesion's split
+            lesion_split = {s.group: split[str(s.path)] for s in by_domain.get("dermoscopic", [])}
+            split.update({str(s.path): lesion_split.get(s.group, "train") for s in part})
+        elif domain == "dermoscopic-extra":
             split.update({str(s.path): "train" for s in part})
         elif domain == "dermoscopic":
             split.update(read_split(part, ham_split) if ham_split else split_by_group(part, seed=seed))

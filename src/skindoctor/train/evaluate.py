@@ -307,7 +307,8 @@ def evaluate_sets(model_dir: str | Path, test: dict[str, list[Sample]], docs_dir
 
 
 def compare_variants(model_dir: str | Path, samples: list[Sample]) -> dict:
-    """fp32 vs int8 on the same photos (centred squares): top-1 agreement and accuracy drop."""
+    """fp32 vs int8 on the same photos (centred squares): top-1 agreement and accuracy drop.
+    Read-only: the caller decides whether the card records it."""
     card = load_card(model_dir)
     images = load_images(samples)
     preds, out = {}, {"images": len(samples)}
@@ -322,6 +323,4 @@ def compare_variants(model_dir: str | Path, samples: list[Sample]) -> dict:
         out["accuracy_drop_points"] = 100 * (out["fp32"]["accuracy"] - out["int8"]["accuracy"])
         out["balanced_accuracy_drop_points"] = 100 * (out["fp32"]["balanced_accuracy"]
                                                       - out["int8"]["balanced_accuracy"])
-    card.metrics = {**card.metrics, "int8_vs_fp32": out}
-    card.save(model_dir)
     return out

@@ -53,7 +53,7 @@ class TrainConfig:
     label_smoothing: float = 0.1
     # share of each batch per domain (domains not listed share what is left in proportion to their size)
     domain_shares: dict[str, float] = field(default_factory=lambda: {
-        "dermoscopic": 0.45, "dermoscopic-extra": 0.05, "phone": 0.3, "nonlesion": 0.2})
+        "dermoscopic": 0.4, "dermoscopic-extra": 0.05, "phone": 0.3, "nonlesion": 0.15, "plain_skin": 0.1})
 
 
 class LesionDataset(Dataset):
