@@ -92,11 +92,12 @@ class Pipeline:
             return quality, None, None
         refused = Quality(False, "no_skin", quality.metrics) if skin_doubt else None
         loc = self.localizer.locate(frame, small)
-        square = None
+        square = view = None
         if loc.box is not None:
             crop, _ = square_crop(frame, loc.box)
             square = resize_square(crop, self.classifier.spec.size)
-        quality = self.gate.check_lesion(Quality(True, "ok", quality.metrics), loc, square)
+            view = square if min(crop.shape[:2]) >= self.classifier.spec.size else crop  # never judged enlarged
+        quality = self.gate.check_lesion(Quality(True, "ok", quality.metrics), loc, view)
         if not quality.ok:
             return refused or quality, loc.box, None
         pred = self.classifier.predict(square)

@@ -102,11 +102,16 @@ def render(card: ModelCard) -> str:
         "chosen on the validation split so that sensitivity stays ≥ "
         f"{card.metrics.get('thresholds', {}).get('target_sensitivity', 0.95)} in every domain): "
         + (f"{card.malignant_threshold:.4f}" if card.malignant_threshold is not None else "not set"),
-        *([f"- \"Not a skin lesion\": output `{card.reject_class}` (everyday photos); a photo whose P({card.reject_class}) "
+        *([f"- \"Not a skin lesion\": output `{card.reject_class}` (everyday photos, skin without a lesion); a photo "
+           f"whose P({card.reject_class}) "
            f"≥ {card.reject_threshold:.3f} gets \"no lesion found\" instead of a diagnosis (threshold chosen on the "
            "validation split to turn away at most "
            f"{card.metrics.get('thresholds', {}).get('max_lesions_rejected', 0):.0%} of any domain's lesion photos)"]
           if card.reject_class else []),
+        *([f"- \"Looks unfamiliar → uncertain, have it checked\": a lesion answer whose P({card.reject_class}) ≥ "
+           f"{card.doubt_threshold:.3f} (chosen on the validation split to flag at most "
+           f"{card.metrics.get('thresholds', {}).get('max_lesions_unfamiliar', 0):.0%} of any domain's lesion photos)"]
+          if card.reject_class and card.doubt_threshold else []),
         "",
         "## Classes",
         "",
