@@ -152,8 +152,8 @@ def render(card: ModelCard) -> str:
     hist = card.training.get("history") or []
     if hist:
         cfg = card.training.get("config") or {}
-        start = (f"the checkpoint `{Path(cfg['init_checkpoint']).name}`" if cfg.get("init_checkpoint")
-                 else "ImageNet")
+        start = (f"the checkpoint `{cfg['init_checkpoint']}` (its history: docs/camera_domain.md)"
+                 if cfg.get("init_checkpoint") else "ImageNet")
         bn = ("real batch-norm statistics measured on training images at the start (the shared ImageNet weights "
               "have BN folded into the convolutions), then BN trained normally") if cfg.get("batchnorm") == "restore" \
             else "batch-norm statistics frozen (folded ImageNet BN)"
