@@ -77,7 +77,7 @@ def test_unfamiliar_picture_is_never_a_confident_routine():
     odd = triage(probs(nv=0.95), CLASSES, kb, rules, not_lesion=0.25)
     assert odd.uncertain and odd.see_doctor and "unfamiliar-picture" in odd.reasons
     advice = Advisor(CLASSES, rules, use_llm=False).advise_probs(probs(nv=0.95), not_lesion=0.25)
-    assert advice.uncertain and advice.see_a_doctor
+    assert advice.uncertain and advice.see_a_doctor and "unlike" in advice.see_doctor
 
 
 def test_triage_handles_classes_without_knowledge():

@@ -27,6 +27,11 @@ UNCERTAIN = {
     "en": "The model is not confident about this picture ({pct:.0%} for the top class): have it checked by a doctor.",
     "ko": "이 사진에 대한 모델의 확신이 낮습니다(가장 높은 분류 {pct:.0%}). 의사에게 확인을 받으세요.",
 }
+UNFAMILIAR = {
+    "en": "This picture looks unlike the skin lesions the model learned from, so its answer may not hold: "
+          "have it checked by a doctor.",
+    "ko": "이 사진은 모델이 학습한 피부 병변 사진과 달라 결과를 믿기 어렵습니다. 의사에게 확인을 받으세요.",
+}
 
 
 class Advice(BaseModel):
@@ -110,7 +115,8 @@ class Advisor:
                         warning_signs=[], see_doctor=label)
             own = t.urgency
         if t.uncertain:
-            text["see_doctor"] = UNCERTAIN[lang].format(pct=float(np.max(probs)))
+            text["see_doctor"] = (UNCERTAIN[lang].format(pct=float(np.max(probs))) if "low-confidence" in t.reasons
+                                  else UNFAMILIAR[lang])
         elif t.urgency > own:
             text["see_doctor"] = RAISED[lang].format(name=text["name"], pct=t.malignant_score, label=label)
         advice = Advice(code=t.top_class, lang=lang, urgency=t.urgency.name, urgency_label=label,

@@ -182,8 +182,7 @@ def _rates(s: Scored, malignant: list[int]) -> dict:
 def _bootstrap(s: Scored, malignant: list[int], rounds: int = BOOTSTRAP_ROUNDS, seed: int = 0) -> dict:
     """95 % percentile intervals (resampling photos) for the headline numbers."""
     rng = np.random.default_rng(seed)
-    keys = ("balanced_accuracy", "false_reassurance", "benign_referral", "wrongly_rejected",
-            "nonlesion_rejected", "malignant_sensitivity")
+    keys = ("balanced_accuracy", "false_reassurance", "benign_referral", "wrongly_rejected", "nonlesion_rejected")
     draws: dict[str, list[float]] = {k: [] for k in keys}
     n = len(s.labels)
     for _ in range(rounds):
