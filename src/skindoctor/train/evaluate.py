@@ -43,7 +43,9 @@ from .data import Sample, load_images  # noqa: E402
 
 log = logging.getLogger(__name__)
 TARGET_SENSITIVITY = 0.97  # per validation domain; leaves room for the ≤ 3 % false-reassurance target
-MAX_LESIONS_REJECTED = 0.01  # share of validation lesion photos the "not a lesion" threshold may turn away
+# share of validation lesion photos the "not a lesion" threshold may turn away: the quality gate already
+# turns away about 1.3 %, and the product's budget for lesions wrongly refused is 3 %
+MAX_LESIONS_REJECTED = 0.015
 MAX_LESIONS_UNFAMILIAR = 0.05  # share of validation lesion photos the "looks unfamiliar → uncertain" rule may flag
 BOOTSTRAP_ROUNDS = 1000
 
