@@ -145,3 +145,75 @@ def test_fast_alternation_with_one_strong_class_never_confirms():
     a /= a.sum()
     timeline = [(t, a if int(t / 0.3) % 2 else b) for t in np.arange(0, 8, 1 / 30)]
     assert confirmations(run(HoldConfirmer(), timeline)) == []
+
+
+# ---------- outcome groups: confirm what matters when the class flickers inside one outcome ----------
+SEE_DOCTOR = (1, 1, 0, 0, 1, 0, 0)  # akiec, bcc, mel → 1; bkl, df, nv, vasc → 0
+
+
+def test_alternating_classes_of_one_outcome_confirm_that_outcome_naming_both():
+    timeline = [(t, p(4 if int(t / 0.2) % 2 else 0, 0.6)) for t in np.arange(0, 8, 1 / 15)]
+    assert confirmations(run(HoldConfirmer(), timeline)) == []  # class by class: never
+    (c,) = confirmations(run(HoldConfirmer(groups=SEE_DOCTOR), timeline))
+    assert c.t == pytest.approx(3.0, abs=0.1)
+    assert set(c.candidates) == {0, 4} and c.class_index in (0, 4)
+    assert c.group_confidence == pytest.approx(c.probs[0] + c.probs[1] + c.probs[4])
+
+
+def test_alternation_across_outcomes_still_never_confirms():
+    timeline = [(t, p(4 if int(t / 0.2) % 2 else 5, 0.8)) for t in np.arange(0, 10, 1 / 15)]
+    assert confirmations(run(HoldConfirmer(groups=SEE_DOCTOR), timeline)) == []
+
+
+def test_a_steady_class_in_a_group_is_named_alone():
+    (c,) = confirmations(run(HoldConfirmer(groups=SEE_DOCTOR), frames(0, 5, 15, p(4))))
+    assert c.class_index == 4 and c.candidates == (4,)
+
+
+def test_live_confidence_is_the_hold_mean_the_card_shows():
+    rng = np.random.default_rng(2)
+    timeline = [(t, p(3, 0.6 + 0.3 * rng.random())) for t in np.arange(0, 4, 1 / 15)]
+    states = run(HoldConfirmer(), timeline)
+    (i,) = [k for k, s in enumerate(states) if s.confirmation is not None]
+    assert states[i].confidence == pytest.approx(states[i].confirmation.confidence)
+    assert states[i - 1].confidence == pytest.approx(np.mean([pr[3] for _, pr in timeline[:i]]), abs=1e-9)
+    assert states[i + 1].confidence == pytest.approx(states[i].confirmation.confidence)  # locked: the card's figure
+
+
+# ---------- undecided: say why when nothing confirms in time ----------
+def test_no_result_within_the_limit_says_the_model_keeps_changing():
+    timeline = [(t, p(4 if int(t / 0.4) % 2 else 5, 0.8)) for t in np.arange(0, 12, 1 / 15)]
+    states = run(HoldConfirmer(decide_within=10), timeline)
+    assert all(s.undecided is None for s, (t, _) in zip(states, timeline) if t < 9.99)
+    late = [s for s, (t, _) in zip(states, timeline) if t >= 10.01]
+    assert late and all(s.undecided == "changing" for s in late)
+    assert set(late[-1].rivals) == {4, 5}
+
+
+def test_no_result_because_frames_are_unusable_names_the_gate_reason():
+    conf = HoldConfirmer(decide_within=10)
+    states = []
+    for t in np.arange(0, 11, 1 / 15):  # sharp 1 frame in 12: blurred for longer than the grace
+        states.append(conf.update(t, p(2) if round(t * 15) % 12 == 0 else None, reason="blurry"))
+    assert states[-1].undecided == "blurry" and confirmations(states) == []
+
+
+def test_low_confidence_for_too_long_is_unsure():
+    states = run(HoldConfirmer(decide_within=5), frames(0, 6, 15, p(6, 0.4)))
+    assert states[-1].undecided == "unsure"
+
+
+def test_the_clock_starts_when_a_lesion_is_first_seen_and_a_confirmation_clears_it():
+    conf = HoldConfirmer(decide_within=10)
+    nothing = [conf.update(t, None, reason="no_skin") for t in np.arange(0, 20, 1 / 15)]
+    assert all(s.undecided is None for s in nothing)  # nobody showed a lesion yet
+    states = run(conf, frames(20, 25, 15, p(1)))
+    assert confirmations(states) and all(s.undecided is None for s in states)
+
+
+def test_a_long_absence_starts_a_new_attempt():
+    conf = HoldConfirmer(decide_within=4)
+    flicker = [(t, p(4 if int(t / 0.4) % 2 else 5)) for t in np.arange(0, 5, 1 / 15)]
+    assert run(conf, flicker)[-1].undecided == "changing"
+    gone = [conf.update(t, None, reason="no_lesion") for t in np.arange(5, 10, 1 / 15)]
+    assert gone[-1].undecided is None

@@ -102,7 +102,9 @@ def cmd_watch(args) -> int:
     from .stream.sources import open_source
 
     clf = _classifier(args)
-    pipeline = Pipeline(clf, confirmer=HoldConfirmer(hold_seconds=args.hold), advisor=_advisor(args, clf))
+    advisor = _advisor(args, clf)
+    confirmer = HoldConfirmer(hold_seconds=args.hold, groups=advisor.outcome_groups(), decide_within=args.decide)
+    pipeline = Pipeline(clf, confirmer=confirmer, advisor=advisor)
     source = open_source(args.source, fps=args.fps)
     names = {c.code: c.name(args.lang) for c in clf.card.lesion_classes()}
     show = _Window() if args.show else None
@@ -117,6 +119,9 @@ def cmd_watch(args) -> int:
             status = result.quality.message(args.lang) if not result.quality.ok else (
                 f"{names[result.prediction.top_class]} {result.prediction.confidence:.0%} — "
                 f"hold {result.hold.progress:.0%}")
+            if result.hold.undecided:
+                status = advisor.undecided_message(result.hold.undecided,
+                                                   [clf.classes[i] for i in result.hold.rivals], args.lang)
             if status != last_status:
                 print(status, file=sys.stderr, flush=True)
                 last_status = status
@@ -132,6 +137,8 @@ def cmd_watch(args) -> int:
 
 def _print_diagnosis(d, names, lang) -> None:
     print(f"Confirmed: {names[d.code]} [{d.code}] {d.confidence:.1%} (held {d.held_seconds:.1f} s)")
+    if len(d.candidates) > 1:
+        print("Candidates (same advice): " + ", ".join(names[c] for c in d.candidates))
     if d.advice is not None:
         print(d.advice.as_text())
 
@@ -372,6 +379,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--show", action="store_true", help="show a window with the box, class and hold progress")
     w.add_argument("--json", action="store_true", help="print one JSON line per processed frame")
     w.add_argument("--hold", type=float, default=3.0, help="seconds a class must hold to be confirmed")
+    w.add_argument("--decide", type=float, default=10.0,
+                   help="seconds with a lesion in view and no result before saying why and what to do")
     w.add_argument("--max-rate", type=float, default=15.0, help="frames analysed per second at most")
     w.add_argument("--fps", type=float, default=10.0, help="frame rate assumed for an image folder")
     w.add_argument("--lang", choices=["en", "ko"], default="en")

@@ -22,6 +22,7 @@ class Settings(BaseSettings):
 
     # live recognition
     hold_seconds: float = 3.0
+    decide_seconds: float = 10.0  # a lesion in view this long without a result: say why, and what to do
 
     # web server
     host: str = "127.0.0.1"

@@ -4,12 +4,13 @@ and an LLM (when one answers well in time) rewords it. The answer says which sou
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel
 
+from ..i18n import text
 from ..labels import LesionClass
 from .knowledge import GENERIC, Knowledge, load_knowledge
 from .llm import LLMError, OllamaClient, OpenAICompatibleClient
@@ -34,9 +35,17 @@ UNFAMILIAR = {
 }
 
 
+class Candidate(BaseModel):
+    code: str
+    name: str  # the medical term
+    plain_name: str
+    probability: float
+
+
 class Advice(BaseModel):
     code: str
-    name: str
+    name: str  # the medical term
+    plain_name: str  # plain, non-alarming words, shown first with the term beside
     lang: str
     description: str
     appearance: str
@@ -48,7 +57,10 @@ class Advice(BaseModel):
     see_a_doctor: bool
     uncertain: bool
     malignant_score: float
-    triage_reasons: list[str]
+    triage_reasons: list[str]  # machine-readable rule names that fired
+    reasons: list[str]  # the same rules in plain words, for the person
+    top3: list[Candidate]
+    candidates: list[str] = []  # classes the hold alternated between (same outcome), best first
     source: Literal["knowledge_base", "llm"]
     llm_model: str | None = None
     fallback_reason: str | None = None
@@ -99,30 +111,68 @@ class Advisor:
         p[self.index[code]] = 1.0
         return p
 
-    def knowledge_advice(self, probs: np.ndarray, lang: str,
-                         not_lesion: float = 0.0) -> tuple[Advice, Triage, Knowledge]:
+    def names(self, code: str, kb: Knowledge) -> tuple[str, str]:
+        """(medical term, plain name) of a class in the knowledge base's language."""
+        entry = kb.entry(code)
+        if entry is not None:
+            return entry.name, entry.plain_name
+        name = self.classes[self.index[code]].name(kb.language)
+        return name, name
+
+    def top3(self, probs: np.ndarray, kb: Knowledge) -> list[Candidate]:
+        order = np.argsort(-np.asarray(probs))[:3]
+        return [Candidate(code=self.classes[i].code, probability=float(probs[i]),
+                          **dict(zip(("name", "plain_name"), self.names(self.classes[i].code, kb)))) for i in order]
+
+    def explain(self, t: Triage, probs: np.ndarray, kb: Knowledge, candidates: Sequence[str] = ()) -> list[str]:
+        """The rules that fired, in plain words."""
+        lines = []
+        for reason in t.reasons:
+            rule, _, code = reason.partition(":")
+            code = code.split(":")[0]
+            if rule == "class":
+                lines.append(text("reasons.class", kb.language, name=self.names(code, kb)[1]))
+                if reason.endswith(":no-knowledge"):
+                    lines.append(text("reasons.no-knowledge", kb.language))
+            elif rule == "prompt-class":
+                lines.append(text("reasons.prompt-class", kb.language, name=self.names(code, kb)[1],
+                                  pct=f"{probs[self.index[code]]:.0%}"))
+            elif rule == "malignant-score":
+                lines.append(text("reasons.malignant-score", kb.language, pct=f"{t.malignant_score:.0%}"))
+            elif rule == "low-confidence":
+                lines.append(text("reasons.low-confidence", kb.language, pct=f"{float(np.max(probs)):.0%}"))
+            else:
+                lines.append(text(f"reasons.{rule}", kb.language))
+        if len(candidates) > 1:
+            names = f" {text('ui.or', kb.language)} ".join(self.names(c, kb)[1] for c in candidates)
+            lines.append(text("reasons.candidates", kb.language, names=names))
+        return lines
+
+    def knowledge_advice(self, probs: np.ndarray, lang: str, not_lesion: float = 0.0,
+                         candidates: Sequence[str] = ()) -> tuple[Advice, Triage, Knowledge]:
         kb = load_knowledge(lang)
         t = triage(probs, self.classes, kb, self.rules, not_lesion)
         cls = self.classes[self.index[t.top_class]]
         entry = kb.entry(t.top_class)
         label = kb.uncertain_label if t.uncertain else kb.urgency_labels[t.urgency.name]
         if entry is not None:
-            text = dict(name=entry.name, description=entry.description, appearance=entry.appearance,
+            wording = dict(name=entry.name, plain_name=entry.plain_name, description=entry.description, appearance=entry.appearance,
                         care=entry.care, warning_signs=entry.warning_signs, see_doctor=entry.see_doctor)
             own = entry.urgency_level()
         else:
-            text = dict(name=cls.name(lang), description=GENERIC[lang], appearance="", care=[GENERIC[lang]],
+            wording = dict(name=cls.name(lang), plain_name=cls.name(lang), description=GENERIC[lang], appearance="", care=[GENERIC[lang]],
                         warning_signs=[], see_doctor=label)
             own = t.urgency
         if t.uncertain:
-            text["see_doctor"] = (UNCERTAIN[lang].format(pct=float(np.max(probs))) if "low-confidence" in t.reasons
+            wording["see_doctor"] = (UNCERTAIN[lang].format(pct=float(np.max(probs))) if "low-confidence" in t.reasons
                                   else UNFAMILIAR[lang])
         elif t.urgency > own:
-            text["see_doctor"] = RAISED[lang].format(name=text["name"], pct=t.malignant_score, label=label)
+            wording["see_doctor"] = RAISED[lang].format(name=wording["plain_name"], pct=t.malignant_score, label=label)
         advice = Advice(code=t.top_class, lang=lang, urgency=t.urgency.name, urgency_label=label,
                         see_a_doctor=t.see_doctor, uncertain=t.uncertain, malignant_score=t.malignant_score,
                         triage_reasons=list(t.reasons), source="knowledge_base", disclaimer=kb.disclaimer,
-                        sources=kb.sources, **text)
+                        sources=kb.sources, reasons=self.explain(t, probs, kb, candidates),
+                        top3=self.top3(probs, kb), candidates=list(candidates), **wording)
         return advice, t, kb
 
     def _messages(self, advice: Advice, lang: str) -> list[dict]:
@@ -137,10 +187,10 @@ class Advisor:
         return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
     def stream(self, probs: np.ndarray, lang: str | None = None, use_llm: bool | None = None,
-               not_lesion: float = 0.0) -> Iterator[dict]:
+               not_lesion: float = 0.0, candidates: Sequence[str] = ()) -> Iterator[dict]:
         """Events: the knowledge-base advice at once, then LLM text as it arrives, then the final advice."""
         lang = lang or self.lang
-        advice, t, _ = self.knowledge_advice(np.asarray(probs, dtype=np.float64), lang, not_lesion)
+        advice, t, _ = self.knowledge_advice(np.asarray(probs, dtype=np.float64), lang, not_lesion, candidates)
         yield {"type": "advice", "final": False, "advice": advice}
         use = self.use_llm if use_llm is None else use_llm
         if not use or self.client is None:
@@ -165,12 +215,24 @@ class Advisor:
         yield {"type": "advice", "final": True, "advice": final}
 
     def advise_probs(self, probs: np.ndarray, lang: str | None = None, use_llm: bool | None = None,
-                     not_lesion: float = 0.0) -> Advice:
+                     not_lesion: float = 0.0, candidates: Sequence[str] = ()) -> Advice:
         final = None
-        for event in self.stream(probs, lang, use_llm, not_lesion):
+        for event in self.stream(probs, lang, use_llm, not_lesion, candidates):
             if event["type"] == "advice":
                 final = event["advice"]
         return final
 
     def advise(self, code: str, lang: str | None = None, use_llm: bool | None = None) -> Advice:
         return self.advise_probs(self.one_hot(code), lang, use_llm)
+
+    def undecided_message(self, reason: str, rivals: Sequence[str], lang: str) -> str:
+        """Why the camera gave no result in time, what to do, and the reminder to see a doctor if worried."""
+        kb = load_knowledge(lang)
+        a, b = ([self.names(c, kb)[1] for c in rivals] + ["?", "?"])[:2]
+        key = f"undecided.{reason}" if reason != "changing" or len(rivals) > 1 else "undecided.unsure"
+        return f"{text(key, lang, a=a, b=b)} {text('undecided.worried', lang)}"
+
+    def outcome_groups(self) -> tuple[int, ...]:
+        """Per class: 1 if our rules send a sure case of it to a doctor, else 0 (what the live hold must agree on)."""
+        kb = load_knowledge("en")
+        return tuple(int(triage(self.one_hot(c.code), self.classes, kb, self.rules).see_doctor) for c in self.classes)

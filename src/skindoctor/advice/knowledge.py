@@ -9,8 +9,9 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, Field
 
+from ..i18n import LANGUAGES
+
 KNOWLEDGE_DIR = Path(__file__).parent / "knowledge"
-LANGUAGES = ("en", "ko")
 
 
 class Urgency(IntEnum):
@@ -22,7 +23,8 @@ class Urgency(IntEnum):
 
 
 class ClassEntry(BaseModel):
-    name: str = Field(min_length=2)
+    name: str = Field(min_length=2)  # the medical term
+    plain_name: str = Field(min_length=1)  # plain, non-alarming words shown first
     description: str = Field(min_length=40)
     appearance: str = Field(min_length=20)
     care: list[str] = Field(min_length=1)

@@ -31,6 +31,7 @@ class Diagnosis:
     t: float
     held_seconds: float
     not_lesion: float = 0.0  # mean P(not a lesion) over the hold
+    candidates: list[str] = field(default_factory=list)  # classes of one outcome the hold alternated between
     advice: object | None = None  # filled by the advisor (care guidance) when one is attached
 
     def to_dict(self) -> dict:
@@ -53,7 +54,10 @@ class FrameResult:
     frame: np.ndarray | None = field(default=None, repr=False)  # only when asked for (drawing)
 
     def to_dict(self, lang: str = "en") -> dict:
-        pred = self.prediction
+        pred, hold = self.prediction, self.hold
+        undecided = None
+        if hold.undecided:
+            undecided = {"reason": hold.undecided, "rivals": [self.classes[i] for i in hold.rivals]}
         return {
             "t": round(self.t, 3),
             "quality": {"ok": self.quality.ok, "reason": self.quality.reason, "message": self.quality.message(lang)},
@@ -61,8 +65,10 @@ class FrameResult:
             "top_class": pred.top_class if pred else None,
             "confidence": round(pred.confidence, 4) if pred else None,
             "probabilities": {c: round(float(p), 4) for c, p in zip(self.classes, pred.probs)} if pred else None,
-            "hold": {"phase": self.hold.phase, "progress": round(self.hold.progress, 3),
-                     "candidate": self.classes[self.hold.candidate] if self.hold.candidate is not None else None},
+            "hold": {"phase": hold.phase, "progress": round(hold.progress, 3),
+                     "candidate": self.classes[hold.candidate] if hold.candidate is not None else None,
+                     "confidence": round(hold.confidence, 4) if hold.confidence is not None else None,
+                     "undecided": undecided},
             "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None,
             **({"stats": self.stats} if self.stats else {}),
         }
@@ -106,16 +112,19 @@ class Pipeline:
 
     def process(self, frame: np.ndarray, t: float) -> FrameResult:
         quality, box, pred = self.analyse(frame)
-        hold = self.confirmer.update(t, pred.probs if pred else None, pred.not_lesion if pred else 0.0)
+        hold = self.confirmer.update(t, pred.probs if pred else None, pred.not_lesion if pred else 0.0,
+                                     reason=None if pred else quality.reason)
         result = FrameResult(t, quality, box, pred, hold, self.classes)
         if hold.confirmation is not None:
             c = hold.confirmation
             result.diagnosis = Diagnosis(
                 code=self.classes[c.class_index], confidence=c.confidence,
                 probabilities={k: float(v) for k, v in zip(self.classes, c.probs)},
-                box=box.as_list() if box else None, t=c.t, held_seconds=c.held_seconds, not_lesion=c.not_lesion)
+                box=box.as_list() if box else None, t=c.t, held_seconds=c.held_seconds, not_lesion=c.not_lesion,
+                candidates=[self.classes[i] for i in c.candidates])
             if self.advisor is not None:
-                result.diagnosis.advice = self.advisor.advise_probs(c.probs, not_lesion=c.not_lesion)
+                result.diagnosis.advice = self.advisor.advise_probs(c.probs, not_lesion=c.not_lesion,
+                                                                    candidates=result.diagnosis.candidates)
         return result
 
     def run(self, source: FrameSource, max_rate: float = 15.0, stop_on_diagnosis: bool = False,

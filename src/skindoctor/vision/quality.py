@@ -13,34 +13,22 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from ..i18n import text
 from .localize import Localization
 
-MESSAGES = {
-    "ok": ("Hold still — analysing", "그대로 유지하세요 — 분석 중"),
-    "too_dark": ("More light, please", "조명을 더 밝게 해 주세요"),
-    "too_bright": ("Too bright — avoid direct light or glare", "너무 밝습니다 — 직사광이나 반사를 피해 주세요"),
-    "no_skin": ("No skin in view", "피부가 보이지 않습니다"),
-    "no_lesion": ("No lesion found — centre it in the picture", "병변이 보이지 않습니다 — 화면 가운데에 맞춰 주세요"),
-    "too_small": ("Move closer", "더 가까이 대 주세요"),
-    "blurry": ("Hold still — the picture is blurred", "움직이지 마세요 — 사진이 흐립니다"),
-    "not_lesion": ("This does not look like a skin lesion — point the camera at the spot on the skin",
-                   "피부 병변으로 보이지 않습니다 — 카메라를 피부의 점이나 병변에 맞춰 주세요"),
-}
-
-
-def message(reason: str, lang: str = "en") -> str:
-    en, ko = MESSAGES[reason]
-    return ko if lang == "ko" else en
+def message(reason: str, lang: str = "en", context: str = "quality") -> str:
+    """What to tell the person: ``context`` is ``quality`` (a live camera) or ``upload`` (a photo)."""
+    return text(f"{context}.{reason}", lang)
 
 
 @dataclass(frozen=True)
 class Quality:
     ok: bool
-    reason: str  # a key of MESSAGES
+    reason: str  # a key of the message tables' ``quality`` section
     metrics: dict = field(default_factory=dict)
 
-    def message(self, lang: str = "en") -> str:
-        return message(self.reason, lang)
+    def message(self, lang: str = "en", context: str = "quality") -> str:
+        return message(self.reason, lang, context)
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,12 @@ class Services:
         clf = OnnxClassifier(settings.model_dir, settings.model_variant, threads=settings.threads)
         return cls(settings, clf, Advisor.from_settings(clf.card, settings=settings))
 
-    def pipeline(self, hold_seconds: float | None = None) -> Pipeline:
-        """A pipeline with its own temporal state (one per live session), sharing the models."""
-        return Pipeline(self.classifier, self.localizer, self.gate,
-                        HoldConfirmer(hold_seconds=hold_seconds or self.settings.hold_seconds))
+    def pipeline(self, hold_seconds: float | None = None, decide_seconds: float | None = None) -> Pipeline:
+        """A pipeline with its own temporal state (one per live session), sharing the models; the hold
+        confirms a triage outcome even when the class flickers between classes of that outcome."""
+        return Pipeline(self.classifier, self.localizer, self.gate, HoldConfirmer(
+            hold_seconds=hold_seconds or self.settings.hold_seconds, groups=self.advisor.outcome_groups(),
+            decide_within=decide_seconds or self.settings.decide_seconds))
 
     def try_open_live(self) -> bool:
         with self._lock:
