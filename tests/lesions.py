@@ -22,7 +22,7 @@ def steady_lesions(pipeline_key, samples_key, classes: tuple[str, ...]):
         rng = np.random.default_rng(0)
         ok = True
         for t in (0.0, 0.4, 0.8, 1.2):
-            quality, _, pred = pipeline.analyse(render(Segment(img, 1.0), t, rng))
+            pred = pipeline.analyse(render(Segment(img, 1.0), t, rng)).prediction
             if pred is None or pred.top_class != s.label or pred.confidence < 0.75:
                 ok = False
                 break

@@ -100,9 +100,9 @@ def test_everyday_photos_get_no_diagnosis_and_phone_lesions_do(classifier):
     split = read_split(samples, SPLIT)
     test = [s for s in samples if split[str(s.path)] == "test"]
     pipeline = Pipeline(classifier)
-    everyday = [pipeline.analyse(load_rgb(s.path))[0] for s in test if s.domain == "nonlesion"][:60]
+    everyday = [pipeline.analyse(load_rgb(s.path)).quality for s in test if s.domain == "nonlesion"][:60]
     reached_classifier = [q for q in everyday if q.reason in ("ok", "not_lesion")]
     assert len(reached_classifier) >= 10
     assert np.mean([q.reason == "not_lesion" for q in reached_classifier]) >= 0.8
-    phone = [pipeline.analyse(load_rgb(s.path))[0] for s in test if s.domain == "phone"][:60]
+    phone = [pipeline.analyse(load_rgb(s.path)).quality for s in test if s.domain == "phone"][:60]
     assert np.mean([q.reason == "not_lesion" for q in phone]) <= 0.1

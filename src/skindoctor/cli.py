@@ -73,7 +73,8 @@ def cmd_diagnose(args) -> int:
     failed = 0
     for path in args.images:
         try:
-            quality, box, pred = pipeline.analyse(read_image(path))
+            a = pipeline.analyse(read_image(path))
+            quality, box, pred = a.quality, a.box, a.prediction
         except SkinDoctorError as e:
             print(f"skindoctor: error: {e}", file=sys.stderr)
             failed += 1
@@ -81,14 +82,14 @@ def cmd_diagnose(args) -> int:
         top = pred.top_k(args.top_k) if pred else []
         if args.json:
             print(json.dumps({"image": str(path), "quality": {"ok": quality.ok, "reason": quality.reason,
-                                                              "message": quality.message(args.lang)},
+                                                              "message": quality.message(args.lang, "upload")},
                               "box": box.as_list() if box else None,
                               "top_class": pred.top_class if pred else None,
                               "confidence": pred.confidence if pred else None,
                               "top_k": [{"class": c, "name": names[c], "probability": p} for c, p in top]},
                              ensure_ascii=False))
         elif pred is None:
-            print(f"{path}: no diagnosis — {quality.message(args.lang)}")
+            print(f"{path}: no diagnosis — {quality.message(args.lang, 'upload')}")
         else:
             print(f"{path}: " + ", ".join(f"{names[c]} [{c}] {p:.1%}" for c, p in top))
     return 2 if failed else 0

@@ -20,6 +20,16 @@ from .confirm import HoldConfirmer, HoldState
 from .sources import FrameSource, LatestFrame
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """One picture through gate, localiser and classifier: what was found and what was judged."""
+
+    quality: Quality
+    box: Box | None = None  # the lesion
+    crop_box: Box | None = None  # the square actually analysed (the lesion with a margin)
+    prediction: Prediction | None = None  # None when the gate refused the picture
+
+
 @dataclass
 class Diagnosis:
     """A confirmed result: the class held steadily for the hold time."""
@@ -50,6 +60,7 @@ class FrameResult:
     hold: HoldState
     classes: tuple[str, ...]
     diagnosis: Diagnosis | None = None
+    crop_box: Box | None = None
     stats: dict = field(default_factory=dict)
     frame: np.ndarray | None = field(default=None, repr=False)  # only when asked for (drawing)
 
@@ -62,6 +73,7 @@ class FrameResult:
             "t": round(self.t, 3),
             "quality": {"ok": self.quality.ok, "reason": self.quality.reason, "message": self.quality.message(lang)},
             "box": self.box.as_list() if self.box else None,
+            "crop_box": self.crop_box.as_list() if self.crop_box else None,
             "top_class": pred.top_class if pred else None,
             "confidence": round(pred.confidence, 4) if pred else None,
             "probabilities": {c: round(float(p), 4) for c, p in zip(self.classes, pred.probs)} if pred else None,
@@ -87,7 +99,7 @@ class Pipeline:
     def reset(self) -> None:
         self.confirmer.reset()
 
-    def analyse(self, frame: np.ndarray) -> tuple[Quality, Box | None, Prediction | None]:
+    def analyse(self, frame: np.ndarray) -> Analysis:
         """One frame through gate, localiser and classifier (no temporal state)."""
         small = working_copy(frame)
         quality = self.gate.check_frame(small)
@@ -95,26 +107,29 @@ class Pipeline:
         # lesion" it is only a hint: the frame goes on, and "no skin" is the answer if nothing is found.
         skin_doubt = quality.reason == "no_skin" and self.classifier.reject_index is not None
         if not quality.ok and not skin_doubt:
-            return quality, None, None
+            return Analysis(quality)
         refused = Quality(False, "no_skin", quality.metrics) if skin_doubt else None
         loc = self.localizer.locate(frame, small)
-        square = view = None
+        square = view = crop_box = None
         if loc.box is not None:
-            crop, _ = square_crop(frame, loc.box)
+            crop, crop_box = square_crop(frame, loc.box)
             square = resize_square(crop, self.classifier.spec.size)
             view = square if min(crop.shape[:2]) >= self.classifier.spec.size else crop  # never judged enlarged
         quality = self.gate.check_lesion(Quality(True, "ok", quality.metrics), loc, view)
         if not quality.ok:
-            return refused or quality, loc.box, None
+            return Analysis(refused or quality, loc.box, crop_box)
         pred = self.classifier.predict(square)
         quality = self.gate.check_prediction(quality, pred.not_lesion, self.classifier.card.reject_threshold)
-        return (quality, loc.box, pred) if quality.ok else (refused or quality, loc.box, None)
+        if not quality.ok:
+            return Analysis(refused or quality, loc.box, crop_box)
+        return Analysis(quality, loc.box, crop_box, pred)
 
     def process(self, frame: np.ndarray, t: float) -> FrameResult:
-        quality, box, pred = self.analyse(frame)
+        analysis = self.analyse(frame)
+        quality, box, pred = analysis.quality, analysis.box, analysis.prediction
         hold = self.confirmer.update(t, pred.probs if pred else None, pred.not_lesion if pred else 0.0,
                                      reason=None if pred else quality.reason)
-        result = FrameResult(t, quality, box, pred, hold, self.classes)
+        result = FrameResult(t, quality, box, pred, hold, self.classes, crop_box=analysis.crop_box)
         if hold.confirmation is not None:
             c = hold.confirmation
             result.diagnosis = Diagnosis(

@@ -92,7 +92,8 @@ def score(pipeline: Pipeline, images: list[np.ndarray], labels: list[str]) -> Sc
     lesion_classes = clf.card.lesion_classes()
     crops, outcomes = [], []
     for img in images:
-        quality, box, pred = pipeline.analyse(img)
+        a = pipeline.analyse(img)
+        quality, box, pred = a.quality, a.box, a.prediction
         crops.append(square_crop(img, box)[0] if box is not None else center_square(img))
         if pred is None:
             outcomes.append(f"rejected:{quality.reason}")

@@ -16,15 +16,15 @@ import torch
 
 from ..labels import CATALOGUE
 from ..model_card import InputContract, ModelCard
-from ..vision.classifier import OnnxClassifier, softmax
+from ..vision.classifier import OUTPUT_NAME, OnnxClassifier, softmax
 from ..vision.preprocess import center_batch
 from .collection import NONLESION
+from .cam import add_cam_output
 from .data import Sample, load_rgb
 from .quantize import INPUT_NAME, quantize_int8
 from .train import load_checkpoint
 
 log = logging.getLogger(__name__)
-OUTPUT_NAME = "logits"
 
 
 def export_fp32(model: torch.nn.Module, size: int, path: Path) -> None:
@@ -76,6 +76,8 @@ def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample
     quant = quantize_int8(fp32, int8, [load_rgb(s.path) for s in calibration], spec,
                           check=[load_rgb(s.path) for s in quant_check] if quant_check else None)
     log.info("wrote %s", int8)
+    for path in (fp32, int8):  # after quantisation, so the maps do not change what is quantised
+        add_cam_output(path)
 
     card = ModelCard(name=name, files={"fp32": fp32.name, "int8": int8.name}, torch_weights=weights.name,
                      classes=card_classes(meta["classes"]),

@@ -12,6 +12,8 @@ from ..errors import ModelError
 from ..model_card import MODELS_DIR, ModelCard, load_card
 from .preprocess import to_tensor
 
+OUTPUT_NAME, CAM_OUTPUT = "logits", "cam"  # the model's outputs (the second is optional)
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -22,6 +24,7 @@ class Prediction:
     probs: np.ndarray
     classes: tuple[str, ...]
     not_lesion: float = 0.0
+    cam: np.ndarray | None = None  # class activation maps (lesion classes × h × w), when the model has them
 
     @property
     def top_index(self) -> int:
@@ -34,6 +37,13 @@ class Prediction:
     @property
     def confidence(self) -> float:
         return float(self.probs.max())
+
+    def heatmap(self, class_index: int | None = None) -> np.ndarray | None:
+        """Where the network saw evidence for a class (default: the top one), scaled to 0..1; None without maps."""
+        if self.cam is None:
+            return None
+        m = np.maximum(self.cam[self.top_index if class_index is None else class_index], 0.0)
+        return m / m.max() if m.max() > 0 else m
 
     def top_k(self, k: int = 3) -> list[tuple[str, float]]:
         order = np.argsort(-self.probs)[:k]
@@ -78,6 +88,8 @@ class OnnxClassifier:
         except Exception as e:  # onnxruntime raises its own exception types for broken files
             raise ModelError(f"model file {self.path} cannot be loaded: {str(e).splitlines()[0]}") from None
         self.input_name = self.session.get_inputs()[0].name
+        self.output_name = self.session.get_outputs()[0].name  # the logits (a converted model names them its own way)
+        self.has_cam = any(o.name == CAM_OUTPUT for o in self.session.get_outputs())
         self.spec = self.card.input.spec()
         self.classes = tuple(c.code for c in self.card.lesion_classes())
         codes = self.card.output_codes()
@@ -86,7 +98,7 @@ class OnnxClassifier:
 
     def logits(self, batch: np.ndarray) -> np.ndarray:
         """Raw logits for a preprocessed float32 batch (N×3×S×S)."""
-        return self.session.run(None, {self.input_name: batch})[0]
+        return self.session.run([self.output_name], {self.input_name: batch})[0]
 
     def predict(self, crop: np.ndarray) -> Prediction:
         """One RGB uint8 crop (any size) → calibrated prediction."""
@@ -97,5 +109,12 @@ class OnnxClassifier:
         return split_reject(softmax(self.logits(batch), self.temperature), self.reject_index)
 
     def predict_batch(self, crops: list[np.ndarray]) -> list[Prediction]:
-        probs, p_reject = self.probabilities(np.stack([to_tensor(c, self.spec) for c in crops]))
-        return [Prediction(p, self.classes, float(r)) for p, r in zip(probs, p_reject)]
+        batch = np.stack([to_tensor(c, self.spec) for c in crops])
+        if not self.has_cam:
+            probs, p_reject = self.probabilities(batch)
+            return [Prediction(p, self.classes, float(r)) for p, r in zip(probs, p_reject)]
+        logits, cams = self.session.run([self.output_name, CAM_OUTPUT], {self.input_name: batch})
+        probs, p_reject = split_reject(softmax(logits, self.temperature), self.reject_index)
+        if self.reject_index is not None:
+            cams = np.delete(cams, self.reject_index, axis=1)
+        return [Prediction(p, self.classes, float(r), c) for p, r, c in zip(probs, p_reject, cams)]

@@ -10,9 +10,12 @@ from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from .. import __version__, i18n
+from ..advice.knowledge import load_knowledge
 from ..errors import ImageTooLargeError, InputError
+from ..i18n import LANGUAGES
 from ..vision.image_io import decode_image
-from .schemas import AdviceIn, DiagnoseOut, ErrorOut, QualityOut
+from .schemas import AdviceIn, DiagnoseOut, ErrorOut, QualityOut, heatmap_grid
 
 router = APIRouter(prefix="/api/v1")
 ERRORS = {400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}}
@@ -34,17 +37,18 @@ async def diagnose(request: Request, file: UploadFile = File(..., description="a
     name = file.filename or "upload"
     image = await run_in_threadpool(decode_image, data, name, services.settings.max_image_pixels,
                                     services.settings.max_upload_bytes)
-    pipeline = services.pipeline()
-    quality, box, pred = await run_in_threadpool(pipeline.analyse, image)
-    out = DiagnoseOut(quality=QualityOut(ok=quality.ok, reason=quality.reason, message=quality.message(lang)),
-                      box=box.as_list() if box else None)
+    analysis = await run_in_threadpool(services.pipeline().analyse, image)
+    quality, pred = analysis.quality, analysis.prediction
+    out = DiagnoseOut(quality=QualityOut(ok=quality.ok, reason=quality.reason, message=quality.message(lang, "upload")),
+                      box=analysis.box.as_list() if analysis.box else None,
+                      crop_box=analysis.crop_box.as_list() if analysis.crop_box else None)
     if pred is None:
         return out
     advice, _, _ = services.advisor.knowledge_advice(pred.probs, lang, pred.not_lesion)
     return out.model_copy(update=dict(
         top_class=pred.top_class, name=advice.name, confidence=pred.confidence,
         probabilities={c: float(p) for c, p in zip(pred.classes, pred.probs)}, urgency=advice.urgency,
-        advice=advice))
+        advice=advice, heatmap=heatmap_grid(pred)))
 
 
 @router.post("/advice", responses=ERRORS)
@@ -61,13 +65,24 @@ async def advice_stream(request: Request, body: AdviceIn) -> StreamingResponse:
         raise InputError("probabilities must be finite, non-negative and not all zero")
     probs /= probs.sum()
 
+    candidates = [c for c in body.candidates if c in codes]
+
     def events():
-        for event in advisor.stream(probs, body.lang, body.llm):
+        for event in advisor.stream(probs, body.lang, body.llm, candidates=candidates):
             if event["type"] == "advice":
                 event = {**event, "advice": event["advice"].model_dump()}
             yield json.dumps(event, ensure_ascii=False) + "\n"
 
     return StreamingResponse(events(), media_type="application/x-ndjson")
+
+
+@router.get("/messages/{lang}")
+async def messages(request: Request, lang: Literal[LANGUAGES]) -> dict:  # type: ignore[valid-type]
+    """Every text the page shows in one language, with each class's plain name and medical term."""
+    advisor = request.app.state.services.advisor
+    kb = load_knowledge(lang)
+    names = {c.code: dict(zip(("name", "plain_name"), advisor.names(c.code, kb))) for c in advisor.classes}
+    return {**i18n.table(lang), "classes": names}
 
 
 @router.get("/config")
@@ -83,4 +98,5 @@ async def model_card(request: Request) -> dict:
     services = request.app.state.services
     card = services.classifier.card
     return {**card.model_dump(exclude={"training"}), "variant": services.classifier.variant,
+            "software_version": __version__, "heatmap": services.classifier.has_cam,
             "class_info": [c.model_dump() for c in card.lesion_classes()]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 
@@ -21,12 +22,13 @@ from .services import Services
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+SWAGGER_UI = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"  # Swagger UI 5 (MIT)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or get_settings()
     services = services or Services.load(settings)
-    app = FastAPI(title="AI Skin Doctor", version=__version__,
+    app = FastAPI(title="AI Skin Doctor", version=__version__, docs_url=None, redoc_url=None,
                   description="Skin-lesion triage: a decision aid, not a medical device.")
     app.state.services = services
     # uploads stay in memory up to the upload limit: an image never touches the disk
@@ -61,7 +63,13 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def kiosk():
         return FileResponse(STATIC / "index.html")
 
+    @app.get("/docs", include_in_schema=False)
+    async def api_docs():
+        """Swagger UI from the fastapi-offline package's files: works offline, under our CSP (no inline script)."""
+        return FileResponse(STATIC / "docs.html")
+
     app.include_router(api.router)
     app.include_router(live.router)
+    app.mount("/docs/assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

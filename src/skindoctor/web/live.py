@@ -19,8 +19,10 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from fastapi.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
+from .. import i18n
 from ..errors import SkinDoctorError
 from ..vision.image_io import decode_image
+from .schemas import heatmap_grid
 from .security import websocket_allowed
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ MAX_BAD_MESSAGES = 20
 
 
 @router.websocket("/api/v1/live")
-async def live(ws: WebSocket, lang: str = "en", hold: float | None = None):
+async def live(ws: WebSocket, lang: str = "en", hold: float | None = None, decide: float | None = None):
     services = ws.app.state.services
     settings = services.settings
     if not websocket_allowed(ws, settings):
@@ -43,9 +45,10 @@ async def live(ws: WebSocket, lang: str = "en", hold: float | None = None):
         return
     try:
         await ws.accept()
-        lang = lang if lang in ("en", "ko") else "en"
+        lang = i18n.language(lang)
         hold_seconds = min(max(hold, 0.5), 30.0) if hold else None
-        pipeline = services.pipeline(hold_seconds)
+        decide_seconds = min(max(decide, 3.0), 120.0) if decide else None
+        pipeline = services.pipeline(hold_seconds, decide_seconds)
         min_interval, last = 1.0 / settings.live_max_rate, 0.0
         bad = 0
         while True:
@@ -89,11 +92,14 @@ def _analyse(pipeline, services, data: bytes, t: float, lang: str) -> dict:
     image = decode_image(data, "frame", services.settings.max_image_pixels, services.settings.max_frame_bytes)
     result = pipeline.process(image, t)
     out = {"type": "frame", "width": image.shape[1], "height": image.shape[0], **result.to_dict(lang)}
+    undecided = out["hold"]["undecided"]
+    if undecided:
+        undecided["message"] = services.advisor.undecided_message(undecided["reason"], undecided["rivals"], lang)
     if result.diagnosis is not None:
-        c = result.hold.confirmation
-        advice, _, _ = services.advisor.knowledge_advice(c.probs, lang, c.not_lesion)
-        out["diagnosis"]["advice"] = advice.model_dump()
-        out["diagnosis"]["name"] = advice.name
+        c, d = result.hold.confirmation, result.diagnosis
+        advice, _, _ = services.advisor.knowledge_advice(c.probs, lang, c.not_lesion, d.candidates)
+        out["diagnosis"].update(advice=advice.model_dump(), name=advice.name, crop_box=out["crop_box"],
+                                heatmap=heatmap_grid(result.prediction, c.class_index))
     return out
 
 
@@ -106,6 +112,6 @@ def _command(text: str, pipeline) -> dict:
     if kind == "reset":
         pipeline.reset()
         return {"type": "reset"}
-    if kind == "config" and cmd.get("lang") in ("en", "ko"):
+    if kind == "config" and cmd.get("lang") in i18n.LANGUAGES:
         return {"type": "config", "lang": cmd["lang"]}
     return {"type": "error", "message": f"unknown command {str(kind)[:40]!r}"}

@@ -18,6 +18,9 @@ class QualityOut(BaseModel):
 class DiagnoseOut(BaseModel):
     quality: QualityOut
     box: list[int] | None = Field(None, description="lesion box [x0, y0, x1, y1] in image pixels")
+    crop_box: list[int] | None = Field(None, description="the square analysed (the lesion with a margin), in image pixels")
+    heatmap: list[list[float]] | None = Field(
+        None, description="where the network saw evidence for the top class: a coarse grid over the crop, 0..1")
     top_class: str | None = None
     name: str | None = None
     confidence: float | None = None
@@ -28,6 +31,7 @@ class DiagnoseOut(BaseModel):
 
 class AdviceIn(BaseModel):
     probabilities: dict[str, float] = Field(description="class code → calibrated probability")
+    candidates: list[str] = Field([], description="classes of one outcome the live hold alternated between")
     lang: Literal["en", "ko"] = "en"
     llm: bool = True
 
@@ -35,3 +39,9 @@ class AdviceIn(BaseModel):
 class ErrorOut(BaseModel):
     error: str
     detail: str
+
+
+def heatmap_grid(prediction, class_index: int | None = None) -> list[list[float]] | None:
+    """A prediction's class activation map as rows of 0..1 values (None when the model has none)."""
+    m = prediction.heatmap(class_index)
+    return None if m is None else [[round(float(v), 3) for v in row] for row in m]
