@@ -93,7 +93,15 @@ def run_load(args, server, url: str) -> None:
             record("live", None, f"{type(e).__name__}: {e}")
 
     rss_start = rss_mb(server.pid)
+    samples: list[float] = []
+
+    def sample_rss():  # the server's resident memory every half second, through the whole run
+        while time.monotonic() < stop_at:
+            samples.append(rss_mb(server.pid))
+            time.sleep(0.5)
+
     threads = [threading.Thread(target=live_client if k < args.live else upload_client) for k in range(args.clients)]
+    threads.append(threading.Thread(target=sample_rss))
     t0 = time.monotonic()
     for t in threads:
         t.start()
@@ -101,6 +109,9 @@ def run_load(args, server, url: str) -> None:
         t.join()
     wall = time.monotonic() - t0
     rss_end = rss_mb(server.pid)
+    rss_peak = max(samples + [rss_end])
+    quarter = max(1, len(samples) // 4)
+    rss_first, rss_last = max(samples[:quarter]), max(samples[-quarter:])
     alive = httpx.get(url + "/healthz", timeout=5).status_code == 200
 
     def summary(kind):
@@ -118,7 +129,8 @@ def run_load(args, server, url: str) -> None:
         f"- Uploads: {summary('upload')}",
         f"- Live frames: {summary('live')}",
         f"- Errors: **{len(errors)}**" + (f" — first: {errors[:3]}" if errors else ""),
-        f"- Server RSS: {rss_start:.0f} MB at start → {rss_end:.0f} MB at the end (growth {rss_end - rss_start:+.0f} MB)",
+        f"- Server RSS: {rss_start:.0f} MB at start, **peak {rss_peak:.0f} MB**, {rss_end:.0f} MB at the end; "
+        f"highest in the first quarter of the run {rss_first:.0f} MB, in the last quarter {rss_last:.0f} MB",
         f"- Server still healthy afterwards: {'yes' if alive else 'NO'}", "",
         "## What the test suite proves (each a test)", "",
         "- Bad input: empty, corrupt, truncated, non-image, decompression-bomb header, tiny images → clear 4xx / CLI "

@@ -3,6 +3,7 @@
 import os
 import shutil
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -172,34 +173,39 @@ def test_language_switch_changes_every_visible_text(server, browser):
     page.close()
 
 
+@contextmanager
+def filming(pw, clip, url):
+    """A page on ``url`` whose camera plays ``clip``, started."""
+    b = launch(pw, clip)
+    try:
+        page = b.new_page(viewport={"width": 900, "height": 1100})
+        page.goto(url)
+        page.click("#start-camera")
+        yield page
+    finally:
+        b.close()
+
+
 def test_alternating_malignant_classes_confirm_see_a_doctor(server, pw, clips):
-    b = launch(pw, clips["malignant"])
-    page = b.new_page(viewport={"width": 900, "height": 1100})
-    page.goto(server.url + "/?lang=en")
-    page.click("#start-camera")
-    assert wait_text(page, "#live-label", bool, 15), "the lesion was never framed"
-    framed = time.monotonic()
-    page.wait_for_selector("#result:not([hidden])", timeout=10_000)
-    assert time.monotonic() - framed <= 5.0
-    assert "doctor" in page.inner_text("#banner").lower() or "dermatologist" in page.inner_text("#banner").lower()
-    candidates = page.inner_text("#result-candidates")
-    assert "Melanoma" in candidates and "Actinic keratosis" in candidates
-    shot(page, "alternating-malignant-result")
-    b.close()
+    with filming(pw, clips["malignant"], server.url + "/?lang=en") as page:
+        assert wait_text(page, "#live-label", bool, 15), "the lesion was never framed"
+        framed = time.monotonic()
+        page.wait_for_selector("#result:not([hidden])", timeout=10_000)
+        assert time.monotonic() - framed <= 5.0
+        assert "doctor" in page.inner_text("#banner").lower() or "dermatologist" in page.inner_text("#banner").lower()
+        candidates = page.inner_text("#result-candidates")
+        assert "Melanoma" in candidates and "Actinic keratosis" in candidates
+        shot(page, "alternating-malignant-result")
 
 
 def test_undecidable_clip_says_why_and_what_to_do(server, pw, clips):
-    b = launch(pw, clips["undecidable"])
-    page = b.new_page(viewport={"width": 900, "height": 1100})
-    page.goto(server.url + "/?lang=en&decide=5")
-    page.click("#start-camera")
-    assert wait_text(page, "#notice", lambda s: "keeps changing" in s, 15), page.inner_text("#status")
-    notice = page.inner_text("#notice")
-    assert "see a doctor" in notice and page.is_hidden("#result")
-    shot(page, "undecidable-notice")
-    page.click("#lang-ko")
-    assert wait_text(page, "#notice", lambda s: "의사" in s, 3)
-    b.close()
+    with filming(pw, clips["undecidable"], server.url + "/?lang=en&decide=5") as page:
+        assert wait_text(page, "#notice", lambda s: "keeps changing" in s, 15), page.inner_text("#status")
+        notice = page.inner_text("#notice")
+        assert "see a doctor" in notice and page.is_hidden("#result")
+        shot(page, "undecidable-notice")
+        page.click("#lang-ko")
+        assert wait_text(page, "#notice", lambda s: "의사" in s, 3)
 
 
 @pytest.mark.parametrize("size", [(1280, 800), (1920, 1080)])

@@ -56,6 +56,12 @@ def test_diagnose_a_real_photo(server, test_split_samples):
     advice = body["advice"]
     assert advice["lang"] == "ko" and advice["source"] == "knowledge_base" and advice["urgency"] == body["urgency"]
     assert "의료기기" in advice["disclaimer"]
+    x0, y0, x1, y1 = body["crop_box"]  # the analysed square holds the lesion box
+    assert x1 - x0 == y1 - y0 and x0 <= body["box"][0] and x1 >= body["box"][2]
+    heat = np.array(body["heatmap"])
+    assert heat.ndim == 2 and heat.min() >= 0 and heat.max() == pytest.approx(1.0)
+    assert [c["code"] for c in advice["top3"]] == sorted(body["probabilities"], key=body["probabilities"].get)[::-1][:3]
+    assert advice["plain_name"] and advice["reasons"] and all(isinstance(r, str) and r for r in advice["reasons"])
 
 
 def test_diagnose_reports_quality_problems(server):
@@ -63,8 +69,27 @@ def test_diagnose_reports_quality_problems(server):
     r = httpx.post(server.url + "/api/v1/diagnose", files={"file": ("dark.jpg", _jpeg(dark))})
     assert r.status_code == 200
     body = r.json()
-    assert body["quality"] == {"ok": False, "reason": "too_dark", "message": "More light, please"}
+    assert body["quality"] == {"ok": False, "reason": "too_dark",
+                               "message": "The photo is too dark — take it again in better light"}  # photo wording
     assert body["top_class"] is None
+
+
+def test_message_tables_for_the_page(server):
+    en, ko = (httpx.get(server.url + f"/api/v1/messages/{lang}").json() for lang in ("en", "ko"))
+    assert en["ui"]["startOver"] == "Start over" and ko["ui"]["startOver"] == "다시 시작"
+    assert en["classes"]["nv"] == {"name": "Melanocytic nevus (mole)", "plain_name": "Mole"}
+    assert httpx.get(server.url + "/api/v1/messages/xx").status_code == 422
+    langs = httpx.get(server.url + "/api/v1/config").json()["languages"]
+    assert {"code": "ko", "name": "한국어"} in langs
+
+
+def test_advice_names_the_candidates_of_an_alternating_hold(server):
+    probs = {"akiec": 0.35, "bcc": 0.05, "bkl": 0.02, "df": 0.01, "mel": 0.5, "nv": 0.05, "vasc": 0.02}
+    r = httpx.post(server.url + "/api/v1/advice", json={"probabilities": probs, "candidates": ["mel", "akiec"],
+                                                        "lang": "en", "llm": False})
+    final = [json.loads(line) for line in r.text.splitlines()][-1]["advice"]
+    assert final["candidates"] == ["mel", "akiec"] and final["see_a_doctor"]
+    assert any("changed between" in line for line in final["reasons"])
 
 
 @pytest.mark.parametrize("data,status,detail", [
@@ -193,6 +218,8 @@ def test_live_sessions_are_capped_with_503(server):
 
 def test_operator_settings_reach_the_page():
     with LiveServer(create_app(_settings(lang="ko", kiosk_reset_seconds=12, hold_seconds=2.5))) as s:
-        assert httpx.get(s.url + "/api/v1/config").json() == {"lang": "ko", "hold_seconds": 2.5,
-                                                                "kiosk_reset_seconds": 12}
+        cfg = httpx.get(s.url + "/api/v1/config").json()
+        assert {k: cfg[k] for k in ("lang", "hold_seconds", "kiosk_reset_seconds")} == {
+            "lang": "ko", "hold_seconds": 2.5, "kiosk_reset_seconds": 12}
+        assert [lang["code"] for lang in cfg["languages"]] == ["en", "ko"]
         assert httpx.get(s.url + "/kiosk").status_code == 200

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from .errors import SkinDoctorError
+from .i18n import LANGUAGES
 
 DEFAULT_DATA = Path("../shared/data")
 DEFAULT_WEIGHTS = Path("../shared/weights/mobilenet_v2_imagenet_from_coral_tf1qat.pth")
@@ -371,7 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("images", nargs="+", help="image files")
     d.add_argument("--json", action="store_true", help="one JSON object per image")
     d.add_argument("--top-k", type=int, default=3)
-    d.add_argument("--lang", choices=["en", "ko"], default="en")
+    d.add_argument("--lang", choices=LANGUAGES, default="en")
     _add_model_args(d)
     d.set_defaults(func=cmd_diagnose)
 
@@ -384,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds with a lesion in view and no result before saying why and what to do")
     w.add_argument("--max-rate", type=float, default=15.0, help="frames analysed per second at most")
     w.add_argument("--fps", type=float, default=10.0, help="frame rate assumed for an image folder")
-    w.add_argument("--lang", choices=["en", "ko"], default="en")
+    w.add_argument("--lang", choices=LANGUAGES, default="en")
     w.add_argument("--llm", action=argparse.BooleanOptionalAction, default=None,
                    help="word the advice with the LLM (default: when one is configured and reachable)")
     _add_model_args(w)
@@ -397,7 +398,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--token", help="access token clients must send (Bearer header, ?token= or cookie)")
     sv.add_argument("--ssl-certfile", help="TLS certificate (phones only give the camera to HTTPS pages on the LAN)")
     sv.add_argument("--ssl-keyfile", help="TLS private key")
-    sv.add_argument("--lang", choices=["en", "ko"], default=None)
+    sv.add_argument("--lang", choices=LANGUAGES, default=None)
     _add_model_args(sv)
     sv.set_defaults(func=cmd_serve)
 
@@ -417,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("advise", help="care guidance for a class (knowledge base, or the LLM's wording)")
     a.add_argument("code", help="class code, e.g. mel")
-    a.add_argument("--lang", choices=["en", "ko"], default=None)
+    a.add_argument("--lang", choices=LANGUAGES, default=None)
     a.add_argument("--llm", action=argparse.BooleanOptionalAction, default=None,
                    help="word the advice with the LLM (default: on, falling back to the knowledge base)")
     a.add_argument("--json", action="store_true")

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .i18n import LANGUAGES
 from .model_card import MODELS_DIR
 
 
@@ -18,7 +19,7 @@ class Settings(BaseSettings):
     model_dir: Path = MODELS_DIR
     model_variant: str | None = None  # default: the card's default_variant
     threads: int = 1
-    lang: Literal["en", "ko"] = "en"
+    lang: Literal[LANGUAGES] = "en"  # type: ignore[valid-type]  (any language with a message file)
 
     # live recognition
     hold_seconds: float = 3.0
@@ -37,6 +38,8 @@ class Settings(BaseSettings):
     live_max_rate: float = 15.0  # frames analysed per second per session
     kiosk_reset_seconds: int = 30  # the kiosk starts over this long after showing a result
     live_idle_timeout: float = 60.0  # seconds without a message before a live session is closed
+    worker_threads: int = 4  # threads analysing uploads and frames (the work is CPU-bound: a few suffice)
+    malloc_arenas: int = 2  # glibc malloc arenas shared by those threads (keeps memory flat under load)
 
     # care guidance wording (urgency is always decided by our rules)
     use_llm: bool = True  # falls back to the knowledge base when the LLM is down, slow or wrong

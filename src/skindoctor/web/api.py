@@ -30,7 +30,7 @@ async def read_upload(file: UploadFile, limit: int) -> bytes:
 
 @router.post("/diagnose", response_model=DiagnoseOut, responses=ERRORS)
 async def diagnose(request: Request, file: UploadFile = File(..., description="a photo of the skin lesion"),
-                   lang: Literal["en", "ko"] = Query("en")) -> DiagnoseOut:
+                   lang: Literal[LANGUAGES] = Query("en")) -> DiagnoseOut:  # type: ignore[valid-type]
     """Quality check, lesion box, calibrated probabilities, top class, urgency and knowledge-base advice."""
     services = request.app.state.services
     data = await read_upload(file, services.settings.max_upload_bytes)
@@ -73,7 +73,9 @@ async def advice_stream(request: Request, body: AdviceIn) -> StreamingResponse:
                 event = {**event, "advice": event["advice"].model_dump()}
             yield json.dumps(event, ensure_ascii=False) + "\n"
 
-    return StreamingResponse(events(), media_type="application/x-ndjson")
+    # "no-store" on a streamed fetch makes Chromium report the finished stream as aborted (net::ERR_ABORTED,
+    # microsoft/playwright#42742); a POST answer is never cached anyway, so "no-cache, private" says enough.
+    return StreamingResponse(events(), media_type="application/x-ndjson", headers={"Cache-Control": "no-cache, private"})
 
 
 @router.get("/messages/{lang}")
@@ -89,7 +91,8 @@ async def messages(request: Request, lang: Literal[LANGUAGES]) -> dict:  # type:
 async def page_config(request: Request) -> dict:
     """Operator defaults for the page and kiosk (URL parameters override them)."""
     s = request.app.state.services.settings
-    return {"lang": s.lang, "hold_seconds": s.hold_seconds, "kiosk_reset_seconds": s.kiosk_reset_seconds}
+    return {"lang": s.lang, "hold_seconds": s.hold_seconds, "kiosk_reset_seconds": s.kiosk_reset_seconds,
+            "languages": [{"code": code, "name": i18n.table(code)["name"]} for code in LANGUAGES]}
 
 
 @router.get("/model")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -21,14 +24,32 @@ from .security import SecurityMiddleware
 from .services import Services
 
 log = logging.getLogger(__name__)
+M_ARENA_MAX = -8  # glibc's mallopt parameter
 STATIC = Path(__file__).parent / "static"
 SWAGGER_UI = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"  # Swagger UI 5 (MIT)
+
+
+def limit_malloc_arenas(arenas: int) -> bool:
+    """Cap glibc's per-thread malloc arenas (each worker thread otherwise gets its own, and keeps it)."""
+    try:
+        return ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas) == 1
+    except (OSError, AttributeError):  # not glibc: nothing to cap
+        return False
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     settings = settings or get_settings()
     services = services or Services.load(settings)
-    app = FastAPI(title="AI Skin Doctor", version=__version__, docs_url=None, redoc_url=None,
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # Memory under load: work is CPU-bound on a few cores, so a few worker threads (not anyio's 40), each
+        # sharing a few malloc arenas, keep the server's RSS flat (docs/reliability.md).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+        limit_malloc_arenas(settings.malloc_arenas)
+        yield
+
+    app = FastAPI(title="AI Skin Doctor", version=__version__, docs_url=None, redoc_url=None, lifespan=lifespan,
                   description="Skin-lesion triage: a decision aid, not a medical device.")
     app.state.services = services
     # uploads stay in memory up to the upload limit: an image never touches the disk

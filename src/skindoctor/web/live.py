@@ -5,6 +5,10 @@ before sending the next (backpressure: never more than one frame in flight). Tex
 JSON commands: ``{"type": "reset"}``, ``{"type": "config", "lang": "ko"}``. Answers are JSON:
 ``{"type": "frame", ...}`` per analysed frame (with ``diagnosis`` and advice when confirmed),
 ``{"type": "skipped"}`` when frames come faster than the analysis rate, ``{"type": "error"}``.
+Each frame answer carries the hold (progress, leading candidate, the hold's mean confidence — the figure the
+card will show — and ``undecided`` with a message once no result came within ``decide`` seconds); the one that
+confirms carries the diagnosis, its advice, the analysed square and the heat map. Query parameters: ``lang``,
+``hold`` (seconds to hold), ``decide`` (seconds before saying why there is no result).
 Frames are decoded in memory and dropped after analysis; nothing is stored.
 """
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from ..advice.advisor import Advice
+from ..i18n import LANGUAGES
 
 
 class QualityOut(BaseModel):
@@ -32,7 +33,7 @@ class DiagnoseOut(BaseModel):
 class AdviceIn(BaseModel):
     probabilities: dict[str, float] = Field(description="class code → calibrated probability")
     candidates: list[str] = Field([], description="classes of one outcome the live hold alternated between")
-    lang: Literal["en", "ko"] = "en"
+    lang: Literal[LANGUAGES] = "en"  # type: ignore[valid-type]
     llm: bool = True
 
 

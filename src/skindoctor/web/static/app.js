@@ -5,7 +5,7 @@
 
 const params = new URLSearchParams(location.search);
 const kiosk = location.pathname.replace(/\/$/, "") === "/kiosk" || params.get("kiosk") === "1";
-const LANGS = ["en", "ko"];
+let LANGS = ["en", "ko"];  // the page's own buttons; a language with a message file on the server is added at start
 const HISTORY_KEY = "skindoctor.history.v1", HISTORY_ON = "skindoctor.history.enabled";
 const state = {
   lang: LANGS.includes(params.get("lang")) ? params.get("lang") : (navigator.language || "").startsWith("ko") ? "ko" : "en",
@@ -45,8 +45,7 @@ async function loadTables() {
 function applyLanguage() {
   document.documentElement.lang = state.lang;
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
-  $("lang-en").setAttribute("aria-pressed", String(state.lang === "en"));
-  $("lang-ko").setAttribute("aria-pressed", String(state.lang === "ko"));
+  LANGS.forEach((code) => $(`lang-${code}`)?.setAttribute("aria-pressed", String(state.lang === code)));
   $("start-camera").textContent = state.stream ? t("stopCamera") : t("startCamera");
   $("video").setAttribute("aria-label", t("camera"));
   $("crop").setAttribute("aria-label", t("analysedCrop"));
@@ -367,7 +366,9 @@ async function streamAdvice(diagnosis) {
         }
       }
     }
-  } catch (err) { /* superseded (start over, language switch) or offline: the knowledge-base text is already shown */ }
+  } catch (err) {  // superseded (start over, language switch) or offline: the knowledge-base text is already shown
+    if (err.name !== "AbortError") console.error("advice stream:", err);
+  }
 }
 
 function startResetCountdown() {
@@ -415,6 +416,7 @@ function showPhoto(img) {
   const el = $("photo");
   el.hidden = !img;
   $("video").hidden = !!img;
+  $("stage").classList.toggle("photo", !!img);
   if (img) { el.src = img.src; $("placeholder").hidden = true; }
   else { el.removeAttribute("src"); $("placeholder").hidden = !!state.stream; }
 }
@@ -461,7 +463,7 @@ function renderSummary(d) {
   const a = d.advice;
   $("ps-title").textContent = t("summaryTitle");
   $("ps-date-label").textContent = t("date");
-  $("ps-date").textContent = (state.analysedAt || new Date()).toLocaleString(state.lang === "ko" ? "ko-KR" : "en-GB");
+  $("ps-date").textContent = (state.analysedAt || new Date()).toLocaleString(state.lang === "en" ? "en-GB" : state.lang);
   $("ps-result-label").textContent = t("result");
   $("ps-result").textContent = `${a.plain_name} — ${a.name} (${t("confidence")} ${Math.round((d.confidence ?? 0) * 100)}%)`;
   $("ps-urgency-label").textContent = t("urgency");
@@ -513,7 +515,7 @@ function historyCard(e) {
   fig.className = "history-item";
   if (e.image) { const img = document.createElement("img"); img.src = e.image; img.alt = e.spot || plainName(e.code); fig.append(img); }
   const cap = document.createElement("figcaption");
-  const when = new Date(e.date).toLocaleDateString(state.lang === "ko" ? "ko-KR" : "en-GB");
+  const when = new Date(e.date).toLocaleDateString(state.lang === "en" ? "en-GB" : state.lang);
   cap.textContent = `${e.spot ? `${e.spot} · ` : ""}${when} · ${plainName(e.code)} ${Math.round(e.confidence * 100)}%`;
   fig.append(cap);
   return fig;
@@ -552,8 +554,8 @@ function firstTouch() {
 // ---------- start ----------
 async function init() {
   if (kiosk) { document.body.classList.add("kiosk"); $("attract").hidden = false; }
-  $("lang-en").addEventListener("click", () => { state.lang = "en"; applyLanguage(); });
-  $("lang-ko").addEventListener("click", () => { state.lang = "ko"; applyLanguage(); });
+  const langButton = (code) => $(`lang-${code}`).addEventListener("click", () => { state.lang = code; applyLanguage(); });
+  LANGS.forEach(langButton);
   $("start-camera").addEventListener("click", () => (state.stream ? stopCamera() : startCamera()));
   $("upload").addEventListener("change", onUpload);
   $("start-over").addEventListener("click", startOver);
@@ -578,6 +580,14 @@ async function init() {
   }
   try {  // operator defaults (SKINDOCTOR_LANG, SKINDOCTOR_KIOSK_RESET_SECONDS); URL parameters win
     const cfg = await (await fetch("/api/v1/config")).json();
+    (cfg.languages || []).filter((l) => !LANGS.includes(l.code)).forEach((l) => {
+      const b = document.createElement("button");
+      Object.assign(b, { type: "button", id: `lang-${l.code}`, lang: l.code, textContent: l.name });
+      document.querySelector(".lang").append(b);
+      LANGS = [...LANGS, l.code];
+      langButton(l.code);
+    });
+    if (params.get("lang") && LANGS.includes(params.get("lang"))) state.lang = params.get("lang");
     if (!params.get("lang") && kiosk) state.lang = cfg.lang;
     if (!params.get("reset")) state.resetSeconds = cfg.kiosk_reset_seconds;
   } catch (err) { /* keep the page's defaults */ }
