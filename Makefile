@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev browser-deps clean
+.PHONY: run test lint install install-dev browser-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ browser-deps:
 # pytest exits 5 when nothing was collected; that is not a failure of the product.
 test: $(VENV)/.dev browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# ruff, configured in pyproject.toml
+lint: $(VENV)/.dev
+	$(BIN)/ruff check src tests bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-artifacts

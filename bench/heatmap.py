@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+import skindoctor
 from skindoctor.stream.pipeline import Pipeline
 from skindoctor.train.data import load_rgb, read_ham10000, read_split
-from skindoctor.vision.classifier import OnnxClassifier
 
 
 def cells_in_box(crop_box, shape, box) -> np.ndarray:
@@ -34,7 +34,7 @@ def main() -> None:
     samples = read_ham10000(Path(args.data))
     split = read_split(samples, Path(args.models) / "split.csv")
     test = [s for s in samples if split[str(s.path)] == "test" and s.box is not None][:args.limit]
-    pipeline = Pipeline(OnnxClassifier(args.models))
+    pipeline = skindoctor.load(args.models)
     peak, mass, area = [], [], []
     for s in test:
         img = load_rgb(s.path)
@@ -56,9 +56,12 @@ def main() -> None:
         "| measure | value |", "|---|---|",
         f"| hottest cell inside the lesion box | {np.mean(peak):.0%} |",
         f"| share of the map's heat inside the lesion box | {np.mean(mass):.0%} |",
-        f"| share of the map's cells inside the lesion box (what an even map would give) | {np.mean(area):.0%} |", "",
-        f"The map is {heatmap_grid_size(pipeline)} cells over the analysed square (the network's last convolution), so it "
-        f"is coarse, and it puts only {100 * (np.mean(mass) - np.mean(area)):.0f} percentage points more of its heat on the lesion than an even map "
+        f"| share of the map's cells inside the lesion box (what an even map would give) | {np.mean(area):.0%} |",
+        "",
+        f"The map is {heatmap_grid_size(pipeline)} cells over the analysed square "
+        "(the network's last convolution), so it "
+        f"is coarse, and it puts only {100 * (np.mean(mass) - np.mean(area)):.0f} percentage points more of its heat "
+        "on the lesion than an even map "
         "would: the network also uses the skin around the lesion. The map shows what the network used, not where the "
         "lesion is, and the page words it that way (\"the parts of the picture that weighed most\").",
     ]

@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from skindoctor.model_card import MODELS_DIR, load_card
+from skindoctor.model_card import default_models_dir, load_card
 from skindoctor.train import report
 from skindoctor.train.data import read_ham10000
 from skindoctor.train.train import TrainConfig, train
+
+MODELS_DIR = default_models_dir()
 
 
 def main() -> None:

@@ -20,12 +20,13 @@ import onnxruntime as ort
 import torch
 from sklearn.metrics import balanced_accuracy_score
 
+from skindoctor.model_card import InputSpec
 from skindoctor.train.collection import read_collection
 from skindoctor.train.data import load_images, read_split
 from skindoctor.train.export import export_fp32
 from skindoctor.train.train import load_checkpoint
 from skindoctor.vision.classifier import softmax
-from skindoctor.vision.preprocess import InputSpec, center_batch
+from skindoctor.vision.preprocess import center_batch
 
 
 def session(path: Path) -> ort.InferenceSession:
@@ -69,7 +70,7 @@ def main() -> None:
             path = Path(tmp) / f"m{size}.onnx"
             export_fp32(model, size, path)
             sess = session(path)
-            x = center_batch(images, InputSpec(size))
+            x = center_batch(images, InputSpec(size=size))
             name = sess.get_inputs()[0].name
             probs = np.concatenate([softmax(sess.run(None, {name: x[i:i + 64]})[0]) for i in range(0, len(x), 64)])
             per = {d: float(balanced_accuracy_score(labels[domains == d], probs[domains == d].argmax(1)))
@@ -78,7 +79,8 @@ def main() -> None:
             print(rows[-1], flush=True)
     doms = [k for k in rows[0] if k not in ("size", "ms")]
     lines = ["# Input size: milliseconds and validation accuracy", "",
-             f"Checkpoint `{Path(args.checkpoint).name}` (trained at {meta['input']['size']} px) exported at each size; "
+             f"Checkpoint `{Path(args.checkpoint).name}` (trained at {meta['input']['size']} px) "
+             "exported at each size; "
              f"ONNX Runtime fp32, 1 thread, p50 of {args.iters} single-image runs on this machine; validation balanced "
              "accuracy per domain on centred squares (everyday photos: recall of `nolesion`). Only the trained size "
              "is a trained result: the others show cost and how the same weights transfer.", "",

@@ -18,8 +18,8 @@ import numpy as np
 from PIL import Image
 from websockets.sync.client import connect
 
-from skindoctor.benchmark import rss_mb, served
-from skindoctor.stream.clips import Segment, render
+from skindoctor.dev.benchmark import rss_mb, served
+from skindoctor.dev.clips import Segment, render
 from skindoctor.vision.image_io import read_image
 
 MAX_REQUESTS = 200_000
@@ -70,7 +70,8 @@ def run_load(args, server, url: str) -> None:
                 t0 = time.perf_counter()
                 try:
                     r = c.post(url + "/api/v1/diagnose", files={"file": ("photo.jpg", upload)})
-                    go = record("upload", time.perf_counter() - t0, None if r.status_code == 200 else f"HTTP {r.status_code}")
+                    go = record("upload", time.perf_counter() - t0,
+                                None if r.status_code == 200 else f"HTTP {r.status_code}")
                 except httpx.HTTPError as e:
                     go = record("upload", None, type(e).__name__)
 
@@ -116,14 +117,17 @@ def run_load(args, server, url: str) -> None:
 
     def summary(kind):
         a = np.asarray(stats[kind]) * 1000
-        return (f"{len(a)} ok, {len(a) / wall:.1f}/s, p50 {np.percentile(a, 50):.1f} ms, p95 {np.percentile(a, 95):.1f} ms"
+        return (f"{len(a)} ok, {len(a) / wall:.1f}/s, p50 {np.percentile(a, 50):.1f} ms, "
+                f"p95 {np.percentile(a, 95):.1f} ms"
                 if len(a) else "none")
 
     lines = [
         "# Reliability", "",
         "## Load (bounded, loopback only)", "",
-        f"`python bench/load.py --clients {args.clients} --live {args.live} --seconds {args.seconds:.0f}` against a real "
-        f"`skindoctor serve` on 127.0.0.1 (2-core machine; clients in the same machine): {args.live} live camera sessions "
+        f"`python bench/load.py --clients {args.clients} --live {args.live} --seconds {args.seconds:.0f}` "
+        "against a real "
+        "`skindoctor serve` on 127.0.0.1 (2-core machine; clients in the same machine): "
+        f"{args.live} live camera sessions "
         f"(WebSocket, ~15 frames/s each, one frame in flight) and {args.clients - args.live} clients uploading a "
         f"{len(upload) / 1e3:.0f} kB photo back to back, for {wall:.0f} s.", "",
         f"- Uploads: {summary('upload')}",
@@ -143,7 +147,8 @@ def run_load(args, server, url: str) -> None:
         "(`tests/test_pipeline.py`); model card or ONNX file missing/corrupt at start-up → message naming the file "
         "(`tests/test_bad_input.py`); clients vanishing mid-upload (`tests/test_privacy.py`).",
         "- Limits and security: upload bytes and pixel limits (413), live-session cap (503 + Retry-After), idle "
-        "WebSocket timeout, request timeout (504 for stalled uploads), loopback by default and `--expose` to listen elsewhere, optional access token, CSP without "
+        "WebSocket timeout, request timeout (504 for stalled uploads), loopback by default and `--expose` to listen "
+        "elsewhere, optional access token, CSP without "
         "inline script (the page runs under it), nosniff, frame-ancestors 'none', no CORS unless configured "
         "(`tests/test_privacy.py`, `tests/test_web_api.py`); animated images use their first frame; uploads "
         "never spill to a temporary file; no file names or image bytes in logs.",

@@ -16,7 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from skindoctor.stream.clips import FRAME_SIZE, _feather, _skin_colour
+from skindoctor.dev.clips import FRAME_SIZE, feather, skin_colour
 from skindoctor.train.data import load_rgb, read_ham10000
 from skindoctor.vision.localize import Box, LesionLocalizer, square_crop
 
@@ -33,8 +33,8 @@ def in_frame(img, mask, rng):
     pw, ph = int(img.shape[1] * s), int(img.shape[0] * s)
     x0, y0 = int(rng.integers(0, w - pw + 1)), int(rng.integers(0, h - ph + 1))
     frame = np.empty((h, w, 3), np.float32)
-    frame[:] = _skin_colour(img)
-    alpha = _feather(ph, pw)
+    frame[:] = skin_colour(img)
+    alpha = feather(ph, pw)
     photo = cv2.resize(img, (pw, ph)).astype(np.float32)
     frame[y0:y0 + ph, x0:x0 + pw] = alpha * photo + (1 - alpha) * frame[y0:y0 + ph, x0:x0 + pw]
     big = np.zeros((h, w), np.uint8)

@@ -9,9 +9,8 @@ import argparse
 import cProfile
 import pstats
 
-from skindoctor.stream.clips import Segment, frames
-from skindoctor.stream.pipeline import Pipeline
-from skindoctor.vision.classifier import OnnxClassifier
+import skindoctor
+from skindoctor.dev.clips import Segment, frames
 from skindoctor.vision.image_io import read_image
 
 
@@ -21,7 +20,7 @@ def main() -> None:
     ap.add_argument("--image", required=True)
     ap.add_argument("--top", type=int, default=15)
     args = ap.parse_args()
-    pipeline = Pipeline(OnnxClassifier(threads=1))
+    pipeline = skindoctor.load(threads=1)
     clip = list(frames([Segment(read_image(args.image), args.frames / 30)]))
     for f in clip[:20]:
         pipeline.process(f, 0.0)

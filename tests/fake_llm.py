@@ -13,7 +13,8 @@ GOOD_EN = {"description": "Melanoma is a serious skin cancer of the pigment cell
            "care": ["Book a doctor's appointment soon.", "Do not scratch or try to remove it.",
                     "Photograph it with a ruler for the doctor."],
            "when_to_see_doctor": "See a doctor within days for a skin check by a dermatologist."}
-GOOD_KO = {"description": "흑색종은 색소세포에서 생기는 심각한 피부암이지만 일찍 발견하여 제거하면 대부분 완치할 수 있습니다.",
+GOOD_KO = {"description": "흑색종은 색소세포에서 생기는 심각한 피부암이지만 "
+                          "일찍 발견하여 제거하면 대부분 완치할 수 있습니다.",
            "care": ["빨리 진료 예약을 하세요.", "긁거나 스스로 제거하지 마세요."],
            "when_to_see_doctor": "며칠 안에 의사의 진료를 받고 피부과 전문의의 검사를 받으세요."}
 
@@ -77,7 +78,7 @@ class FakeLLM:
                 if fake.mode == "cut":
                     pieces = pieces[: len(pieces) // 2]
                 try:
-                    for i, piece in enumerate(pieces):
+                    for _, piece in enumerate(pieces):
                         if fake.mode == "slow":
                             time.sleep(0.5)
                         if fake.mode == "garbage":

@@ -7,7 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from skindoctor.stream.clips import Segment, render
+from skindoctor.dev.clips import Segment, render
 from skindoctor.train.data import load_rgb
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from skindoctor import i18n
 from skindoctor.config import get_settings
-from skindoctor.stream.clips import Segment, write_y4m
+from skindoctor.dev.clips import Segment, write_y4m
 from skindoctor.web.app import create_app
 
 from .conftest import MODELS, ROOT, needs_ham
@@ -18,7 +18,8 @@ from .server import LiveServer
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.browser, needs_ham,
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian chromium is not installed (apt-get install chromium)"),
+    pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                       reason="Debian chromium is not installed (apt-get install chromium)"),
 ]
 playwright_api = pytest.importorskip("playwright.sync_api", reason="needs playwright (dev extra)")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -102,7 +103,9 @@ def watch_failures(page) -> list[str]:
 
 def canvas_ink(page, selector) -> int:
     """How many pixels of a canvas are not blank."""
-    return page.eval_on_selector(selector, """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    return page.eval_on_selector(
+        selector,
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
         let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; }""")
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from skindoctor.labels import CATALOGUE
-from skindoctor.model_card import load_card
+from skindoctor.model_card import InputSpec, load_card
 from skindoctor.train.data import load_rgb
-from skindoctor.vision.preprocess import InputSpec, center_square, normalize, to_tensor
+from skindoctor.vision.preprocess import center_square, normalize, to_tensor
 
 from .conftest import DATA, MODELS, SPLIT, needs_collection, needs_ham, needs_torch
 
@@ -48,7 +48,7 @@ def test_real_test_images_are_mostly_right(classifier, test_split_samples):
 
 def test_normalize_is_per_channel_chw():
     """ImageNet-style per-channel mean/std (Keras imports use them), channels first."""
-    spec = InputSpec(4, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
+    spec = InputSpec(size=4, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))
     square = np.random.default_rng(0).integers(0, 256, (4, 4, 3), dtype=np.uint8)
     expected = ((square / 255.0 - spec.mean) / spec.std).transpose(2, 0, 1)
     x = normalize(square, spec)
@@ -63,7 +63,7 @@ def test_training_eval_input_equals_runtime_input(ham_samples):
     from skindoctor.train.train import LesionDataset
 
     card = load_card(MODELS)
-    spec = card.input.spec()
+    spec = card.input
     samples = ham_samples[:5]
     ds = LesionDataset([load_rgb(s.path) for s in samples], samples, {c: i for i, c in enumerate(card.classes)},
                        spec, train=False)

@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from skindoctor.errors import InputError
+from skindoctor.model_card import InputSpec
 from skindoctor.vision.image_io import decode_image
-from skindoctor.vision.preprocess import InputSpec, center_square, to_tensor
+from skindoctor.vision.preprocess import center_square, to_tensor
 
 
 def _valid_png(w, h, seed) -> bytes:
@@ -49,6 +50,6 @@ def _mutate(data: bytes, cut: int, flips: int, seed: int) -> bytes:
 @given(st.integers(8, 400), st.integers(8, 400), st.integers(0, 2**31))
 def test_preprocess_any_size_gives_the_contract(h, w, seed):
     img = np.random.default_rng(seed).integers(0, 256, (h, w, 3), np.uint8)
-    x = to_tensor(center_square(img), InputSpec(160))
+    x = to_tensor(center_square(img), InputSpec(size=160))
     assert x.shape == (3, 160, 160) and x.dtype == np.float32
     assert -1.0 - 1e-6 <= x.min() and x.max() <= 1.0 + 1e-6

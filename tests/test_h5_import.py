@@ -31,7 +31,8 @@ def h5_model(tmp_path_factory):
     out = L.Dense(3, activation="softmax")(L.Dropout(0.2)(x))
     model = keras.Model(inp, out)
     rng = np.random.default_rng(0)
-    model.layers[-1].set_weights([rng.normal(0, 3.0, (16, 3)).astype(np.float32), np.array([0.3, -0.2, 0.0], np.float32)])
+    model.layers[-1].set_weights([rng.normal(0, 3.0, (16, 3)).astype(np.float32),
+                                  np.array([0.3, -0.2, 0.0], np.float32)])
     model.save(path)
     return path, model
 

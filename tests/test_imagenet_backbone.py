@@ -12,12 +12,13 @@ def test_loaded_backbone_calls_a_cat_a_cat():
     skimage_data = pytest.importorskip("skimage.data")
     import torch
 
+    from skindoctor.model_card import InputSpec
     from skindoctor.train.model import MobileNetV2, load_imagenet_weights
-    from skindoctor.vision.preprocess import InputSpec, center_square, to_tensor
+    from skindoctor.vision.preprocess import center_square, to_tensor
 
     model = load_imagenet_weights(MobileNetV2(), WEIGHTS).eval()
     labels = (WEIGHTS.parent / "imagenet_labels.txt").read_text().splitlines()[1:]  # line 0: background
-    x = torch.from_numpy(to_tensor(center_square(skimage_data.chelsea()), InputSpec(224))[None])
+    x = torch.from_numpy(to_tensor(center_square(skimage_data.chelsea()), InputSpec(size=224))[None])
     with torch.no_grad():
         top5 = model(x).softmax(1)[0].topk(5).indices.tolist()
     names = [labels[i].lower() for i in top5]

@@ -61,7 +61,8 @@ def llama_server(tmp_path_factory):
     port = free_port()
     log = (tmp_path_factory.mktemp("llama") / "server.log").open("w")  # llama.cpp logs a lot: never a pipe
     proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-                             "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--model_alias", "gemma3-270m"],
+                             "--port", str(port), "--n_ctx", "2048", "--n_threads", "2",
+                             "--model_alias", "gemma3-270m"],
                             stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -7,11 +7,11 @@ import sys
 import numpy as np
 import pytest
 
-from skindoctor.stream.clips import Segment, write_video
+from skindoctor.dev.clips import Segment, write_video
+from skindoctor.errors import InputError
 from skindoctor.stream.confirm import HoldConfirmer
 from skindoctor.stream.pipeline import Pipeline
 from skindoctor.stream.sources import open_source
-from skindoctor.errors import InputError
 
 from .conftest import needs_ham
 from .lesions import Key, steady_lesions

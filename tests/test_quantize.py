@@ -6,8 +6,8 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
+from skindoctor.model_card import InputSpec
 from skindoctor.train import quantize
-from skindoctor.vision.preprocess import InputSpec
 
 SIZE = 16
 
@@ -23,14 +23,16 @@ def _conv_model(rng: np.random.Generator) -> onnx.ModelProto:
     w2 = rng.normal(0, 0.05, (6, 1, 3, 3)).astype(np.float32)
     w2[:, 0, 0, 0] = -3.0
     inits = [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(np.zeros(6, np.float32), "b1"),
-             numpy_helper.from_array(w2, "w2"), numpy_helper.from_array(rng.normal(0, 1, (4, 6)).astype(np.float32), "w3"),
+             numpy_helper.from_array(w2, "w2"),
+             numpy_helper.from_array(rng.normal(0, 1, (4, 6)).astype(np.float32), "w3"),
              numpy_helper.from_array(np.zeros(4, np.float32), "b3")]
     nodes = [helper.make_node("Conv", ["image", "w1", "b1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
              helper.make_node("Conv", ["c1", "w2"], ["c2"], name="dwconv", pads=[1, 1, 1, 1], group=6),
              helper.make_node("GlobalAveragePool", ["c2"], ["pooled"], name="pool"),
              helper.make_node("Flatten", ["pooled"], ["flat"], name="flatten"),
              helper.make_node("Gemm", ["flat", "w3", "b3"], ["logits"], name="classifier", transB=1)]
-    graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 3, SIZE, SIZE])],
+    graph = helper.make_graph(nodes, "tiny",
+                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, [None, 3, SIZE, SIZE])],
                               [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [None, 4])], inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
 
@@ -65,7 +67,7 @@ def tiny(tmp_path_factory):
     rng = np.random.default_rng(0)
     path = tmp_path_factory.mktemp("q") / "tiny.onnx"
     onnx.save(_conv_model(rng), str(path))
-    return path, _images(rng, 40), InputSpec(SIZE)
+    return path, _images(rng, 40), InputSpec(size=SIZE)
 
 
 def test_bias_correction_cancels_the_mean_shift_of_rounded_weights(tiny, tmp_path):
@@ -111,7 +113,8 @@ def test_quantisation_needs_calibration_images(tiny, tmp_path):
 
 
 def test_choice_takes_the_fewest_float_layers_that_reach_the_target_else_the_best():
-    tried = [{"float_leading_convs": k, "agreement": a} for k, a in ((0, 0.9755), (1, 0.9765), (3, 0.9816), (6, 0.9816))]
+    tried = [{"float_leading_convs": k, "agreement": a}
+             for k, a in ((0, 0.9755), (1, 0.9765), (3, 0.9816), (6, 0.9816))]
     assert quantize.choose(tried, 0.99)["float_leading_convs"] == 3  # best agreement; the tie goes to fewer
     assert quantize.choose(tried, 0.97)["float_leading_convs"] == 0  # target met without float layers
     tried[3]["agreement"] = 0.9826

@@ -159,7 +159,7 @@ def _ws(server, query=""):
 
 @needs_ham
 def test_live_session_confirms_after_hold(server, classifier, test_split_samples):
-    from skindoctor.stream.clips import Segment, render
+    from skindoctor.dev.clips import Segment, render
     from skindoctor.stream.pipeline import Pipeline
 
     from .lesions import Key, steady_lesions

@@ -48,88 +48,75 @@ def cmd_train(args) -> int:
     return 0
 
 
-def _advisor(args, clf):
-    from .advice.advisor import Advisor
-
-    return Advisor.from_settings(clf.card, lang=args.lang, use_llm=args.llm)
-
-
-def _classifier(args):
+def _pipeline(args):
+    """The pipeline through the one factory, with the command's flags over the ``SKINDOCTOR_*`` settings."""
+    from . import load
     from .config import get_settings
-    from .vision.classifier import OnnxClassifier
 
-    settings = get_settings(model_dir=args.model_dir, model_variant=args.variant)
-    return OnnxClassifier(settings.model_dir, settings.model_variant, threads=settings.threads)
+    settings = get_settings(model_dir=args.model_dir, model_variant=args.variant, lang=args.lang,
+                            use_llm=getattr(args, "llm", None), hold_seconds=getattr(args, "hold", None),
+                            decide_seconds=getattr(args, "decide", None))
+    return load(settings=settings)
 
 
 def cmd_diagnose(args) -> int:
     """Each photo goes through the same gate → localise → crop → classify path as a camera frame."""
     import json
 
-    from .stream.pipeline import Pipeline
+    from .results import analysis_out
     from .vision.image_io import read_image
 
-    pipeline = Pipeline(_classifier(args))
-    names = {c.code: c.name(args.lang) for c in pipeline.classifier.card.lesion_classes()}
+    pipeline = _pipeline(args)
     failed = 0
     for path in args.images:
         try:
-            a = pipeline.analyse(read_image(path))
-            quality, box, pred = a.quality, a.box, a.prediction
+            out = analysis_out(pipeline.analyse(read_image(path)), pipeline.advisor, args.lang, top_k=args.top_k)
         except SkinDoctorError as e:
             print(f"skindoctor: error: {e}", file=sys.stderr)
             failed += 1
             continue
-        top = pred.top_k(args.top_k) if pred else []
         if args.json:
-            print(json.dumps({"image": str(path), "quality": {"ok": quality.ok, "reason": quality.reason,
-                                                              "message": quality.message(args.lang, "upload")},
-                              "box": box.as_list() if box else None,
-                              "top_class": pred.top_class if pred else None,
-                              "confidence": pred.confidence if pred else None,
-                              "top_k": [{"class": c, "name": names[c], "probability": p} for c, p in top]},
-                             ensure_ascii=False))
-        elif pred is None:
-            print(f"{path}: no diagnosis — {quality.message(args.lang, 'upload')}")
+            print(json.dumps({"image": str(path), **out.model_dump(mode="json", by_alias=True)}, ensure_ascii=False))
+        elif out.top_class is None:
+            print(f"{path}: no diagnosis — {out.quality.message}")
         else:
-            print(f"{path}: " + ", ".join(f"{names[c]} [{c}] {p:.1%}" for c, p in top))
+            print(f"{path}: " + ", ".join(f"{t.name} [{t.code}] {t.probability:.1%}" for t in out.top_k))
     return 2 if failed else 0
 
 
 def cmd_watch(args) -> int:
     import json
 
-    from .stream.confirm import HoldConfirmer
-    from .stream.pipeline import Pipeline
+    from .results import frame_out
     from .stream.sources import open_source
 
-    clf = _classifier(args)
-    advisor = _advisor(args, clf)
-    confirmer = HoldConfirmer(hold_seconds=args.hold, groups=advisor.outcome_groups(), decide_within=args.decide)
-    pipeline = Pipeline(clf, confirmer=confirmer, advisor=advisor)
+    pipeline = _pipeline(args)
+    advisor, lang = pipeline.advisor, args.lang
     source = open_source(args.source, fps=args.fps)
-    names = {c.code: c.name(args.lang) for c in clf.card.lesion_classes()}
     show = _Window() if args.show else None
     last_status = ""
-    for result in pipeline.run(source, max_rate=args.max_rate, stop_on_diagnosis=True,
-                               keep_frames=args.show):
+    for result in pipeline.run(source, max_rate=args.max_rate, stop_on_diagnosis=True, keep_frames=True):
         if show:
             show.draw(result)
+        advice = None
+        if result.diagnosis:  # worded by the LLM when one answers well in time, else the knowledge base's
+            d = result.diagnosis
+            advice = advisor.advise_probs(result.hold.confirmation.probs, lang, not_lesion=d.not_lesion,
+                                          candidates=d.candidates)
+        out = frame_out(result, advisor, lang, advice=advice)
         if args.json:
-            print(json.dumps(result.to_dict(args.lang), ensure_ascii=False), flush=True)
-        elif not result.diagnosis:
-            status = result.quality.message(args.lang) if not result.quality.ok else (
-                f"{names[result.prediction.top_class]} {result.prediction.confidence:.0%} — "
-                f"hold {result.hold.progress:.0%}")
-            if result.hold.undecided:
-                status = advisor.undecided_message(result.hold.undecided,
-                                                   [clf.classes[i] for i in result.hold.rivals], args.lang)
+            print(json.dumps(out.model_dump(mode="json", by_alias=True), ensure_ascii=False), flush=True)
+        elif not out.diagnosis:
+            status = out.quality.message if not out.quality.ok else (
+                f"{out.name} {out.confidence:.0%} — hold {out.hold.progress:.0%}")
+            if out.hold.undecided:
+                status = out.hold.undecided.message
             if status != last_status:
                 print(status, file=sys.stderr, flush=True)
                 last_status = status
-        if result.diagnosis:
+        if out.diagnosis:
             if not args.json:
-                _print_diagnosis(result.diagnosis, names, args.lang)
+                _print_diagnosis(out.diagnosis, advisor, lang)
             if show:
                 show.wait()
             return 0
@@ -137,12 +124,14 @@ def cmd_watch(args) -> int:
     return 1
 
 
-def _print_diagnosis(d, names, lang) -> None:
-    print(f"Confirmed: {names[d.code]} [{d.code}] {d.confidence:.1%} (held {d.held_seconds:.1f} s)")
+def _print_diagnosis(d, advisor, lang) -> None:
+    from .advice.knowledge import load_knowledge
+
+    kb = load_knowledge(lang)
+    print(f"Confirmed: {d.name} [{d.code}] {d.confidence:.1%} (held {d.held_seconds:.1f} s)")
     if len(d.candidates) > 1:
-        print("Candidates (same advice): " + ", ".join(names[c] for c in d.candidates))
-    if d.advice is not None:
-        print(d.advice.as_text())
+        print("Candidates (same advice): " + ", ".join(advisor.names(c, kb)[0] for c in d.candidates))
+    print(d.advice.as_text())
 
 
 class _Window:
@@ -186,26 +175,18 @@ def cmd_advise(args) -> int:
     return 0
 
 
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-
-
 def cmd_serve(args) -> int:
-    import ipaddress
-
     import uvicorn
 
     from .config import get_settings
     from .web.app import create_app
+    from .web.security import bind_policy
 
     settings = get_settings(model_dir=args.model_dir, model_variant=args.variant, host=args.host, port=args.port,
                             access_token=args.token, lang=args.lang)
-    loopback = settings.host in LOOPBACK or (_is_ip(settings.host) and ipaddress.ip_address(settings.host).is_loopback)
-    if not loopback:
-        if not args.expose:
-            raise SkinDoctorError(f"refusing to listen on {settings.host}: that exposes the service to the network. "
-                                  "Add --expose (and preferably --token) if that is what you want.")
-        print(f"WARNING: listening on {settings.host}: anyone on the network can reach this service"
-              + ("" if settings.access_token else " (no --token set: no access control)"), file=sys.stderr)
+    warning = bind_policy(settings.host, args.expose, settings.access_token)
+    if warning:
+        print(warning, file=sys.stderr)
     app = create_app(settings)
     scheme = "https" if args.ssl_certfile else "http"
     print(f"AI Skin Doctor on {scheme}://{settings.host}:{settings.port}/  (kiosk: /kiosk, API docs: /docs)",
@@ -216,18 +197,12 @@ def cmd_serve(args) -> int:
     return 0
 
 
-def _is_ip(host: str) -> bool:
-    import ipaddress
-
-    try:
-        ipaddress.ip_address(host)
-        return True
-    except ValueError:
-        return False
-
-
 def cmd_bench(args) -> int:
-    from .benchmark import run
+    try:
+        from .dev.benchmark import run
+    except ImportError:
+        raise SkinDoctorError("skindoctor bench runs from a source checkout (pip install -e '.[train,dev]'): "
+                              "the benchmark does not ship in the wheel") from None
     from .config import get_settings
 
     settings = get_settings(model_dir=args.model_dir)
@@ -247,18 +222,13 @@ def cmd_bench(args) -> int:
 
 def cmd_export(args) -> int:
     from .train.data import read_split
-    from .train.export import export
+    from .train.export import export, export_images
     from .train.provenance import card_extra
 
     samples = _load_samples(args)
-    split = read_split(samples, args.split)
-    train = [s for s in samples if split[str(s.path)] == "train"]
-    val = [s for s in samples if split[str(s.path)] == "val"]
-    step = max(1, len(train) // args.calibration_images)
-    calibration = train[::step][: args.calibration_images]
-    # agreement while choosing which layers stay float is checked on other training images, never val/test
-    quant_check = [s for s in train if s not in set(calibration)][1::max(1, len(train) // 1000)][:1000]
-    card = export(args.checkpoint, args.model_dir, calibration, val, card_extra=card_extra(Path(args.data[0] if args.data else DEFAULT_DATA)),
+    calibration, val, quant_check = export_images(samples, read_split(samples, args.split), args.calibration_images)
+    extra = card_extra(Path(args.data[0] if args.data else DEFAULT_DATA))
+    card = export(args.checkpoint, args.model_dir, calibration, val, card_extra=extra,
                   quant_check=quant_check)
     print(f"wrote {', '.join(card.files.values())} and model_card.json to {args.model_dir}")
     return 0
@@ -321,7 +291,8 @@ def cmd_import_h5(args) -> int:
     try:
         from .train.h5import import import_h5
     except ImportError as e:
-        raise SkinDoctorError(f"import-h5 needs the [keras] extra: pip install 'skindoctor[keras]' ({e.name} missing)")
+        raise SkinDoctorError("import-h5 needs the [keras] extra: pip install 'skindoctor[keras]' "
+                              f"({e.name} missing)") from None
     classes = [c.strip() for c in args.classes.split(",") if c.strip()]
     card = import_h5(args.model, classes, args.model_dir, args.name, args.preprocessing, args.calibration_images)
     print(f"wrote {', '.join(card.files.values())} and model_card.json to {args.model_dir}")
@@ -330,7 +301,8 @@ def cmd_import_h5(args) -> int:
 
 def _add_data_args(t: argparse.ArgumentParser) -> None:
     t.add_argument("--data", action="append",
-                   help="(repeatable; default ../shared/data) the shared data folder (ham10000/, pad_ufes_20_partial/, nonlesion/, …: trains on all), "
+                   help="(repeatable; default ../shared/data) the shared data folder (ham10000/, "
+                        "pad_ufes_20_partial/, nonlesion/, …: trains on all), "
                         "HAM10000's folder (metadata.csv), a set with labels.csv (filename,label,group), "
                         "or a folder with one sub-folder per class")
     t.add_argument("--csv", help="a CSV of image + label instead (HAM10000 metadata columns by default)")
@@ -346,6 +318,7 @@ def _add_model_args(t: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="skindoctor", description=__doc__)
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress (training, export, evaluation)")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="fine-tune MobileNetV2 on a lesion dataset (needs the [train] extra)")
@@ -459,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(message)s")
     try:
         return args.func(args)

@@ -10,13 +10,13 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .i18n import LANGUAGES
-from .model_card import MODELS_DIR
+from .model_card import default_models_dir
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SKINDOCTOR_", extra="ignore")
 
-    model_dir: Path = MODELS_DIR
+    model_dir: Path = Field(default_factory=default_models_dir)
     model_variant: str | None = None  # default: the card's default_variant
     threads: int = 1
     lang: Literal[LANGUAGES] = "en"  # type: ignore[valid-type]  (any language with a message file)

@@ -8,7 +8,7 @@ may hold ``{placeholders}`` filled by ``text(..., name=value)``. The page loads 
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -23,7 +23,7 @@ def language(lang: str | None) -> str:
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
-@lru_cache(maxsize=None)
+@cache
 def table(lang: str) -> dict:
     """The whole message table of one language (nested dicts of strings)."""
     if lang not in LANGUAGES:

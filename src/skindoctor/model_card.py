@@ -1,7 +1,9 @@
 """The model contract, written once in ``models/model_card.json`` and read by every consumer.
 
-It names the ONNX files, the class order, the input size and normalisation, the calibration
-temperature, the malignancy threshold chosen on validation data, metrics, provenance and licence.
+It names the ONNX files, the class order, the input contract (size and normalisation, shared by
+training, evaluation and every runtime consumer), the calibration temperature, the malignancy threshold
+chosen on validation data, metrics, provenance and licence. The shipped model's folder is found by
+``default_models_dir``: inside the installed package, else the source checkout's ``models/``.
 """
 
 from __future__ import annotations
@@ -14,22 +16,26 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .errors import ModelError
 from .labels import LesionClass, resolve_classes
-from .vision.preprocess import InputSpec
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 CARD_NAME = "model_card.json"
 
 
-class InputContract(BaseModel):
+def default_models_dir() -> Path:
+    """The shipped model: package data of an installed wheel, or ``models/`` of a source checkout."""
+    here = Path(__file__).resolve().parent
+    candidates = (here / "models", here.parents[1] / "models")
+    return next((c for c in candidates if (c / CARD_NAME).is_file()), candidates[0])
+
+
+class InputSpec(BaseModel, frozen=True):
+    """The image contract: a crop resized to ``size``² and scaled to ``(x/255 - mean) / std``, RGB, NCHW."""
+
     size: int
-    mean: list[float] = [0.5, 0.5, 0.5]
-    std: list[float] = [0.5, 0.5, 0.5]
+    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
     layout: str = "NCHW"
     color: str = "RGB"
-    resize: str = ""
-
-    def spec(self) -> InputSpec:
-        return InputSpec(self.size, tuple(self.mean), tuple(self.std))
+    resize: str = "cv2.INTER_AREA (down) / INTER_LINEAR (up)"
 
 
 class ModelCard(BaseModel):
@@ -37,9 +43,10 @@ class ModelCard(BaseModel):
     architecture: str = "MobileNetV2 (width 1.0)"
     files: dict[str, str] = Field(description="variant (fp32, int8) → ONNX file name beside the card")
     default_variant: str = "int8"
-    torch_weights: str | None = Field(None, description="PyTorch checkpoint beside the card (for fine-tuning, benchmarks)")
+    torch_weights: str | None = Field(None,
+                                      description="PyTorch checkpoint beside the card (for fine-tuning, benchmarks)")
     classes: list[str | dict]
-    input: InputContract
+    input: InputSpec
     temperature: float = 1.0
     malignant_threshold: float | None = Field(
         None, description="summed probability of can-be-malignant classes above which a doctor is advised")
@@ -69,9 +76,9 @@ class ModelCard(BaseModel):
         return path
 
 
-def load_card(directory: str | Path = MODELS_DIR) -> ModelCard:
+def load_card(directory: str | Path | None = None) -> ModelCard:
     """Read and validate ``model_card.json`` in ``directory``; ModelError naming the file if unusable."""
-    path = Path(directory) / CARD_NAME
+    path = Path(directory or default_models_dir()) / CARD_NAME
     try:
         return ModelCard.model_validate_json(path.read_bytes())
     except FileNotFoundError:

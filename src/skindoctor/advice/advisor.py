@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 RAISED = {
     "en": ("The most likely class is {name}, but this picture also gives {pct:.0%} to lesions that can be "
            "malignant, so our rules advise: {label}."),
-    "ko": "가장 가능성이 높은 분류는 {name}이지만, 악성일 수 있는 병변의 확률도 {pct:.0%}로 나와 다음을 권합니다: {label}.",
+    "ko": ("가장 가능성이 높은 분류는 {name}이지만, 악성일 수 있는 병변의 확률도 {pct:.0%}로 나와 "
+           "다음을 권합니다: {label}."),
 }
 UNCERTAIN = {
     "en": "The model is not confident about this picture ({pct:.0%} for the top class): have it checked by a doctor.",
@@ -95,11 +96,12 @@ class Advisor:
         self.index = {c.code: i for i, c in enumerate(classes)}
 
     @classmethod
-    def from_settings(cls, card, lang: str | None = None, use_llm: bool | None = None, settings=None) -> "Advisor":
+    def from_settings(cls, card, lang: str | None = None, use_llm: bool | None = None, settings=None) -> Advisor:
         from ..config import get_settings
 
         settings = settings or get_settings()
-        return cls(card.lesion_classes(), TriageRules.from_card(card), client_from_settings(settings), lang or settings.lang,
+        return cls(card.lesion_classes(), TriageRules.from_card(card), client_from_settings(settings),
+                   lang or settings.lang,
                    settings.use_llm if use_llm is None else use_llm)
 
     def one_hot(self, code: str) -> np.ndarray:
@@ -156,11 +158,13 @@ class Advisor:
         entry = kb.entry(t.top_class)
         label = kb.uncertain_label if t.uncertain else kb.urgency_labels[t.urgency.name]
         if entry is not None:
-            wording = dict(name=entry.name, plain_name=entry.plain_name, description=entry.description, appearance=entry.appearance,
+            wording = dict(name=entry.name, plain_name=entry.plain_name, description=entry.description,
+                           appearance=entry.appearance,
                         care=entry.care, warning_signs=entry.warning_signs, see_doctor=entry.see_doctor)
             own = entry.urgency_level()
         else:
-            wording = dict(name=cls.name(lang), plain_name=cls.name(lang), description=GENERIC[lang], appearance="", care=[GENERIC[lang]],
+            wording = dict(name=cls.name(lang), plain_name=cls.name(lang), description=GENERIC[lang], appearance="",
+                           care=[GENERIC[lang]],
                         warning_signs=[], see_doctor=label)
             own = t.urgency
         if t.uncertain:

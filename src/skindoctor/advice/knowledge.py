@@ -51,7 +51,8 @@ class Knowledge(BaseModel):
 GENERIC = {
     "en": ("We have no care text for this class yet. Have the spot looked at by a doctor, especially if it "
            "is new, changing, bleeding or does not heal."),
-    "ko": "이 분류에 대한 안내문이 아직 없습니다. 새로 생겼거나, 변하거나, 피가 나거나, 낫지 않는 병변이라면 의사의 진료를 받으세요.",
+    "ko": ("이 분류에 대한 안내문이 아직 없습니다. 새로 생겼거나, 변하거나, 피가 나거나, 낫지 않는 병변이라면 "
+           "의사의 진료를 받으세요."),
 }
 
 

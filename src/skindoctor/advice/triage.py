@@ -22,7 +22,7 @@ class TriageRules:
     unfamiliar_above: float = 1.0  # P(not a lesion) from this → "uncertain": unlike the lesions the model knows
 
     @classmethod
-    def from_card(cls, card) -> "TriageRules":
+    def from_card(cls, card) -> TriageRules:
         """The rules with the thresholds the model card chose on validation data."""
         return cls(malignant_threshold=card.malignant_threshold or cls.malignant_threshold,
                    unfamiliar_above=card.doubt_threshold or cls.unfamiliar_above)

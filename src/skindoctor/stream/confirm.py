@@ -205,7 +205,8 @@ class HoldConfirmer:
         return self._state("holding" if self.candidate is not None else "searching")
 
     def _undecided(self) -> str | None:
-        """Why no result came in time: the gate's commonest complaint, a model that keeps changing, or low confidence."""
+        """Why no result came in time: the gate's commonest complaint, a model that keeps changing, or low
+        confidence."""
         if (self.decide_within is None or self.trying_since is None or self.locked is not None
                 or self._last_t - self.trying_since < self.decide_within):
             return None

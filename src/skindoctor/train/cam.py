@@ -14,6 +14,7 @@ import onnx
 from onnx import helper
 
 from ..vision.classifier import CAM_OUTPUT, OUTPUT_NAME
+
 _PASS_THROUGH = {"Flatten", "Reshape", "QuantizeLinear", "DequantizeLinear", "Squeeze"}
 
 

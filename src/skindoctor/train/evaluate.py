@@ -31,6 +31,7 @@ from sklearn.metrics import (  # noqa: E402
     roc_auc_score,
 )
 
+from .. import load  # noqa: E402
 from ..advice.knowledge import load_knowledge  # noqa: E402
 from ..advice.triage import TriageRules, triage  # noqa: E402
 from ..model_card import load_card  # noqa: E402
@@ -280,7 +281,7 @@ def evaluate_sets(model_dir: str | Path, test: dict[str, list[Sample]], docs_dir
     model_dir, docs_dir = Path(model_dir), Path(docs_dir)
     docs_dir.mkdir(parents=True, exist_ok=True)
     card = load_card(model_dir)
-    pipeline = Pipeline(OnnxClassifier(model_dir, variant=variant, card=card))
+    pipeline = load(model_dir, variant, card=card)
     classes = list(pipeline.classifier.classes)
     malignant = [i for i, c in enumerate(card.lesion_classes()) if c.can_be_malignant]
     if val:
@@ -299,7 +300,8 @@ def evaluate_sets(model_dir: str | Path, test: dict[str, list[Sample]], docs_dir
         m = metrics(s, classes, malignant, card.malignant_threshold)
         m["variant"] = pipeline.classifier.variant
         if "confusion_matrix" in m:
-            plot_confusion(m["confusion_matrix"], classes, f"{name} ({m['variant']})", docs_dir / f"confusion_{name}.png")
+            plot_confusion(m["confusion_matrix"], classes, f"{name} ({m['variant']})",
+                           docs_dir / f"confusion_{name}.png")
             plot_reliability(m["reliability"], m["ece"], name, docs_dir / f"reliability_{name}.png")
         results[name] = m
         log.info("%s: %s", name, {k: v for k, v in m.items() if isinstance(v, float)})

@@ -15,11 +15,11 @@ import onnx
 import torch
 
 from ..labels import CATALOGUE
-from ..model_card import InputContract, ModelCard
+from ..model_card import InputSpec, ModelCard
 from ..vision.classifier import OUTPUT_NAME, OnnxClassifier, softmax
 from ..vision.preprocess import center_batch
-from .collection import NONLESION
 from .cam import add_cam_output
+from .collection import NONLESION
 from .data import Sample, load_rgb
 from .quantize import INPUT_NAME, quantize_int8
 from .train import load_checkpoint
@@ -58,6 +58,20 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def export_images(samples: list[Sample], split: dict[str, str], calibration_images: int = 300,
+                  check_images: int = 1000) -> tuple[list[Sample], list[Sample], list[Sample]]:
+    """(int8 calibration images, validation images for the export check, images to check quantisation on).
+
+    Calibration takes every n-th training image; agreement while choosing which layers stay float is
+    checked on *other* training images, never on validation or test images."""
+    train = [s for s in samples if split[str(s.path)] == "train"]
+    val = [s for s in samples if split[str(s.path)] == "val"]
+    calibration = train[::max(1, len(train) // calibration_images)][:calibration_images]
+    chosen = set(calibration)
+    quant_check = [s for s in train if s not in chosen][1::max(1, len(train) // check_images)][:check_images]
+    return calibration, val, quant_check
+
+
 def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample], check: list[Sample],
            name: str = "skindoctor-mnv2", card_extra: dict | None = None,
            quant_check: list[Sample] | None = None) -> ModelCard:
@@ -65,7 +79,7 @@ def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model, meta = load_checkpoint(checkpoint)
-    spec = InputContract(**meta["input"]).spec()
+    spec = InputSpec(**meta["input"])
     temperature = float(meta.get("temperature", 1.0))
     fp32, int8 = out_dir / f"{name}.onnx", out_dir / f"{name}-int8.onnx"
     weights = out_dir / f"{name}.pt"
@@ -82,7 +96,7 @@ def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample
     card = ModelCard(name=name, files={"fp32": fp32.name, "int8": int8.name}, torch_weights=weights.name,
                      classes=card_classes(meta["classes"]),
                      reject_class=NONLESION if NONLESION in meta["classes"] else None,
-                     input=InputContract(**meta["input"]), temperature=temperature,
+                     input=spec, temperature=temperature,
                      training={"checkpoint_epoch": meta.get("epoch"), "config": meta.get("config"),
                                "history": meta.get("history")},
                      **(card_extra or {}))

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..model_card import InputContract, ModelCard
-from .data import read_folder, load_rgb
+from ..model_card import InputSpec, ModelCard
+from .data import load_rgb, read_folder
 from .export import card_classes, sha256
 from .quantize import INPUT_NAME, quantize_int8
 
@@ -71,12 +71,12 @@ def import_h5(h5_path: str | Path, classes: list[str], out_dir: str | Path, name
                       "sha256": sha256(fp32)}}
 
     mean, std = PREPROCESSING[preprocessing]
-    contract = InputContract(size=h, mean=mean, std=std, resize="cv2.INTER_AREA (down) / INTER_LINEAR (up)")
+    contract = InputSpec(size=h, mean=mean, std=std)
     files = {"fp32": fp32.name}
     if calibration_dir:
         int8 = out_dir / f"{name}-int8.onnx"
         images = [load_rgb(s.path) for s in read_folder(calibration_dir)[:300]]
-        quantize_int8(fp32, int8, images, contract.spec())
+        quantize_int8(fp32, int8, images, contract)
         files["int8"] = int8.name
         check["int8"] = {"bytes": int8.stat().st_size, "sha256": sha256(int8)}
     card = ModelCard(name=name, architecture=f"Keras model imported from {h5_path.name}", files=files,

@@ -23,7 +23,8 @@ HAM10000_LICENSE = {
 
 COLLECTION = {
     **HAM10000,
-    "phone_photos": "PAD-UFES-20 (partial copy: 805 smartphone clinical photos, 625 patients): Pacheco A. G. C. et al., "
+    "phone_photos": "PAD-UFES-20 (partial copy: 805 smartphone clinical photos, 625 patients): "
+                    "Pacheco A. G. C. et al., "
                     "'PAD-UFES-20: a skin lesion dataset composed of patient data and clinical images collected "
                     "from smartphones', Data in Brief 32 (2020) 106221, doi:10.17632/zr7vgbcyr2.1; CC BY 4.0; split "
                     "by patient (train/val/test 60/20/20).",

@@ -23,7 +23,8 @@ from onnx import numpy_helper
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
 
-from ..vision.preprocess import InputSpec, center_batch, center_square, to_tensor
+from ..model_card import InputSpec
+from ..vision.preprocess import center_batch, center_square, to_tensor
 from .augment import augment
 
 INPUT_NAME = "image"

@@ -98,7 +98,8 @@ def render(card: ModelCard) -> str:
         f"normalised with mean {card.input.mean} and std {card.input.std}",
         "- Files: " + ", ".join(f"`{v}` ({k})" for k, v in card.files.items()) + f"; default `{card.default_variant}`",
         f"- Calibration temperature (fitted on the validation split): {card.temperature:.3f}",
-        f"- Malignant-score threshold (summed probability of {', '.join(c.code for c in classes if c.can_be_malignant)}; "
+        "- Malignant-score threshold "
+        f"(summed probability of {', '.join(c.code for c in classes if c.can_be_malignant)}; "
         "chosen on the validation split so that sensitivity stays ≥ "
         f"{card.metrics.get('thresholds', {}).get('target_sensitivity', 0.95)} in every domain): "
         + (f"{card.malignant_threshold:.4f}" if card.malignant_threshold is not None else "not set"),
@@ -129,7 +130,8 @@ def render(card: ModelCard) -> str:
                   f"{q['balanced_accuracy_drop_points']:.2f} points.", ""]
     check = card.metrics.get("export_check")
     if check:
-        lines += ["", "## Export check (ONNX vs the torch model)", "", "| file | images | top-1 agreement | max probability difference | size |",
+        lines += ["", "## Export check (ONNX vs the torch model)", "",
+                  "| file | images | top-1 agreement | max probability difference | size |",
                   "|---|---|---|---|---|"]
         for v, c in check.items():
             lines.append(f"| {card.files[v]} | {c['images']} | {c['top1_agreement']:.4f} | {c['max_prob_diff']:.2e} | "
@@ -137,7 +139,8 @@ def render(card: ModelCard) -> str:
     quant = card.metrics.get("quantization")
     if quant:
         lines += ["", "## int8 quantisation", "",
-                  "Static QDQ (ONNX Runtime): per-channel int8 weights, uint8 activations calibrated on training images, "
+                  "Static QDQ (ONNX Runtime): per-channel int8 weights, uint8 activations calibrated on training "
+                  "images, "
                   f"bias correction on {quant.get('bias_corrected_convs', 0)} convolutions, classifier kept in float."]
         if quant.get("tried"):
             lines[-1] += (f" The first {quant['float_leading_convs']} convolutions stay in float, the fewest that best "

@@ -24,7 +24,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 from tqdm import tqdm
 
-from ..vision.preprocess import InputSpec, center_square, normalize, to_tensor
+from ..model_card import InputSpec
+from ..vision.preprocess import center_square, normalize, to_tensor
 from .augment import augment
 from .collection import NONLESION, split_collection
 from .data import Sample, load_images, read_split, split_by_group, write_split
@@ -186,7 +187,7 @@ def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str |
     # the reject class, when present, is the last output
     classes = cfg.class_order or sorted({s.label for s in samples}, key=lambda c: (c == NONLESION, c))
     class_index = {c: i for i, c in enumerate(classes)}
-    spec = InputSpec(cfg.size)
+    spec = InputSpec(size=cfg.size)
 
     split_path = Path(split_file) if split_file else out / "split.csv"
     if split_path.is_file():
@@ -267,7 +268,7 @@ def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str |
                "val_bacc_by_domain": per_domain, "seconds": time.time() - t0, "lr": sched.get_last_lr()[0]}
         history.append(row)
         log.info(json.dumps(row))
-        meta = {"classes": classes, "input": spec.as_dict(), "config": asdict(cfg), "history": history}
+        meta = {"classes": classes, "input": spec.model_dump(mode="json"), "config": asdict(cfg), "history": history}
         if score > best:
             best = score
             torch.save({"model": model.state_dict(), **meta, "epoch": epoch + 1}, out / "best.pt")

@@ -9,7 +9,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import ModelError
-from ..model_card import MODELS_DIR, ModelCard, load_card
+from ..model_card import ModelCard, default_models_dir, load_card
 from .preprocess import to_tensor
 
 OUTPUT_NAME, CAM_OUTPUT = "logits", "cam"  # the model's outputs (the second is optional)
@@ -69,9 +69,9 @@ def split_reject(probs: np.ndarray, reject_index: int | None) -> tuple[np.ndarra
 class OnnxClassifier:
     """Loads an ONNX variant named in the model card and classifies RGB crops."""
 
-    def __init__(self, model_dir: str | Path = MODELS_DIR, variant: str | None = None,
+    def __init__(self, model_dir: str | Path | None = None, variant: str | None = None,
                  threads: int = 1, card: ModelCard | None = None):
-        self.model_dir = Path(model_dir)
+        self.model_dir = Path(model_dir or default_models_dir())
         self.card = card or load_card(self.model_dir)
         self.variant = variant or self.card.default_variant
         if self.variant not in self.card.files:
@@ -90,7 +90,7 @@ class OnnxClassifier:
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name  # the logits (a converted model names them its own way)
         self.has_cam = any(o.name == CAM_OUTPUT for o in self.session.get_outputs())
-        self.spec = self.card.input.spec()
+        self.spec = self.card.input
         self.classes = tuple(c.code for c in self.card.lesion_classes())
         codes = self.card.output_codes()
         self.reject_index = codes.index(self.card.reject_class) if self.card.reject_class in codes else None

@@ -11,6 +11,7 @@ docs/localization.md.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -44,14 +45,14 @@ class Box:
     def height(self) -> int:
         return self.y1 - self.y0
 
-    def iou(self, other: "Box") -> float:
+    def iou(self, other: Box) -> float:
         ix = max(0, min(self.x1, other.x1) - max(self.x0, other.x0))
         iy = max(0, min(self.y1, other.y1) - max(self.y0, other.y0))
         inter = ix * iy
         union = self.width * self.height + other.width * other.height - inter
         return inter / union if union else 0.0
 
-    def contains(self, other: "Box") -> bool:
+    def contains(self, other: Box) -> bool:
         return self.x0 <= other.x0 and self.y0 <= other.y0 and self.x1 >= other.x1 and self.y1 >= other.y1
 
     def as_list(self) -> list[int]:
@@ -65,8 +66,16 @@ class Localization:
     contrast: float  # colour distance lesion vs skin (Lab units)
 
 
+class Localizer(Protocol):
+    """What the pipeline needs of a localiser; a learned one drops in by passing it to ``skindoctor.load``."""
+
+    def locate(self, frame: np.ndarray, small: np.ndarray | None = None) -> Localization:
+        """The lesion's box in ``frame`` (RGB uint8), or none; ``small`` is its working copy, if made."""
+        ...
+
+
 class LesionLocalizer:
-    """``locate(frame)`` → the most plausible lesion box (or none)."""
+    """The colour localiser: ``locate(frame)`` → the most plausible lesion box (or none)."""
 
     def __init__(self, min_area: float = 0.004, min_contrast: float = 8.0):
         self.min_area, self.min_contrast = min_area, min_contrast

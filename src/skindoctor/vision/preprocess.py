@@ -1,28 +1,15 @@
-"""The one image contract shared by training, evaluation and every runtime consumer.
+"""Preprocessing by the model card's input contract (``InputSpec``), the same in training, evaluation and use.
 
 A crop (RGB uint8, any size) is resized to the model's square input and scaled to
-``(x/255 - mean) / std``, channels first. The numbers come from the model card.
+``(x/255 - mean) / std``, channels first.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import cv2
 import numpy as np
 
-
-@dataclass(frozen=True)
-class InputSpec:
-    """Input contract read from the model card."""
-
-    size: int
-    mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    std: tuple[float, float, float] = (0.5, 0.5, 0.5)
-
-    def as_dict(self) -> dict:
-        return {"size": self.size, "mean": list(self.mean), "std": list(self.std),
-                "layout": "NCHW", "color": "RGB", "resize": "cv2.INTER_AREA (down) / INTER_LINEAR (up)"}
+from ..model_card import InputSpec
 
 
 def center_square(image: np.ndarray) -> np.ndarray:

@@ -16,6 +16,7 @@ import numpy as np
 from ..i18n import text
 from .localize import Localization
 
+
 def message(reason: str, lang: str = "en", context: str = "quality") -> str:
     """What to tell the person: ``context`` is ``quality`` (a live camera) or ``upload`` (a photo)."""
     return text(f"{context}.{reason}", lang)

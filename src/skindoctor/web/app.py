@@ -1,4 +1,5 @@
-"""The FastAPI app: pages (/, /kiosk), the REST API, the live WebSocket, static files."""
+"""The FastAPI app: routers for pages and health (``pages``), the REST API (``api``), the live WebSocket
+(``live``); error handlers, security middleware, static files, and the memory settings applied at start."""
 
 from __future__ import annotations
 
@@ -12,20 +13,19 @@ import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.formparsers import MultiPartParser
 
 from .. import __version__
 from ..config import Settings, get_settings
 from ..errors import SkinDoctorError
-from . import api, live
+from . import api, live, pages
 from .security import SecurityMiddleware
 from .services import Services
 
 log = logging.getLogger(__name__)
 M_ARENA_MAX = -8  # glibc's mallopt parameter
-STATIC = Path(__file__).parent / "static"
 SWAGGER_UI = Path(importlib.util.find_spec("fastapi_offline").origin).parent / "static"  # Swagger UI 5 (MIT)
 
 
@@ -70,27 +70,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         return JSONResponse({"error": "InvalidRequest", "detail": f"{where}: {first.get('msg', 'invalid request')}"},
                             status_code=422)
 
-    @app.get("/healthz")
-    async def healthz() -> dict:
-        clf = services.classifier
-        return {"status": "ok", "model": clf.card.name, "variant": clf.variant, "classes": len(clf.classes),
-                "live_sessions": services.live_sessions}
-
-    @app.get("/", include_in_schema=False)
-    async def index():
-        return FileResponse(STATIC / "index.html")
-
-    @app.get("/kiosk", include_in_schema=False)
-    async def kiosk():
-        return FileResponse(STATIC / "index.html")
-
-    @app.get("/docs", include_in_schema=False)
-    async def api_docs():
-        """Swagger UI from the fastapi-offline package's files: works offline, under our CSP (no inline script)."""
-        return FileResponse(STATIC / "docs.html")
-
+    app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(live.router)
     app.mount("/docs/assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     return app

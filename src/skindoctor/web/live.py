@@ -25,9 +25,10 @@ from starlette.responses import JSONResponse
 
 from .. import i18n
 from ..errors import SkinDoctorError
+from ..results import frame_out
 from ..vision.image_io import decode_image
-from .schemas import heatmap_grid
 from .security import websocket_allowed
+from .services import Services, ServicesDep
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -35,8 +36,8 @@ MAX_BAD_MESSAGES = 20
 
 
 @router.websocket("/api/v1/live")
-async def live(ws: WebSocket, lang: str = "en", hold: float | None = None, decide: float | None = None):
-    services = ws.app.state.services
+async def live(ws: WebSocket, services: ServicesDep, lang: str = "en", hold: float | None = None,
+               decide: float | None = None):
     settings = services.settings
     if not websocket_allowed(ws, settings):
         await ws.send_denial_response(JSONResponse({"error": "unauthorized", "detail": "access token required"},
@@ -52,13 +53,13 @@ async def live(ws: WebSocket, lang: str = "en", hold: float | None = None, decid
         lang = i18n.language(lang)
         hold_seconds = min(max(hold, 0.5), 30.0) if hold else None
         decide_seconds = min(max(decide, 3.0), 120.0) if decide else None
-        pipeline = services.pipeline(hold_seconds, decide_seconds)
+        pipeline = services.live_pipeline(hold_seconds, decide_seconds)
         min_interval, last = 1.0 / settings.live_max_rate, 0.0
         bad = 0
         while True:
             try:
                 msg = await asyncio.wait_for(ws.receive(), timeout=settings.live_idle_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await ws.close(code=1000, reason="idle timeout")
                 return
             if msg["type"] == "websocket.disconnect":
@@ -92,19 +93,11 @@ async def live(ws: WebSocket, lang: str = "en", hold: float | None = None, decid
         services.close_live()
 
 
-def _analyse(pipeline, services, data: bytes, t: float, lang: str) -> dict:
+def _analyse(pipeline, services: Services, data: bytes, t: float, lang: str) -> dict:
     image = decode_image(data, "frame", services.settings.max_image_pixels, services.settings.max_frame_bytes)
     result = pipeline.process(image, t)
-    out = {"type": "frame", "width": image.shape[1], "height": image.shape[0], **result.to_dict(lang)}
-    undecided = out["hold"]["undecided"]
-    if undecided:
-        undecided["message"] = services.advisor.undecided_message(undecided["reason"], undecided["rivals"], lang)
-    if result.diagnosis is not None:
-        c, d = result.hold.confirmation, result.diagnosis
-        advice, _, _ = services.advisor.knowledge_advice(c.probs, lang, c.not_lesion, d.candidates)
-        out["diagnosis"].update(advice=advice.model_dump(), name=advice.name, crop_box=out["crop_box"],
-                                heatmap=heatmap_grid(result.prediction, c.class_index))
-    return out
+    size = (image.shape[1], image.shape[0])
+    return frame_out(result, services.advisor, lang, size).model_dump(mode="json", by_alias=True)
 
 
 def _command(text: str, pipeline) -> dict:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
+
+from ..errors import SkinDoctorError
 
 CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data: blob:; "
        "media-src 'self' blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
@@ -24,6 +27,31 @@ HEADERS = {
 DOCS_PATHS = ("/docs",)  # Swagger UI (self-hosted) sets inline styles: its own policy, scripts still 'self' only
 DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+
+
+LOOPBACK_NAMES = {"localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` keeps the service on this machine."""
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind_policy(host: str, expose: bool, token: str | None) -> str | None:
+    """The network policy for ``serve``: a warning to print for a deliberate non-loopback address, None on
+    loopback; ``SkinDoctorError`` for a non-loopback address without ``expose``."""
+    if is_loopback(host):
+        return None
+    if not expose:
+        raise SkinDoctorError(f"refusing to listen on {host}: that exposes the service to the network. "
+                              "Add --expose (and preferably --token) if that is what you want.")
+    return (f"WARNING: listening on {host}: anyone on the network can reach this service"
+            + ("" if token else " (no --token set: no access control)"))
 
 
 def _token_ok(supplied: str | None, expected: str | None) -> bool:

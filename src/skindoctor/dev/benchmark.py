@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .model_card import load_card
+from ..model_card import load_card
 
 ROUNDS = 5  # engines take turns this many times in one latency run
 
@@ -66,7 +66,7 @@ def model_latency(model_dir: Path, iters: int) -> list[dict]:
         try:
             import torch
 
-            from .train.train import load_checkpoint
+            from ..train.train import load_checkpoint
 
             model, _ = load_checkpoint(torch_weights)
             xt = torch.from_numpy(x)
@@ -146,14 +146,13 @@ def speedups(latency: list[dict]) -> dict:
     return out
 
 
-def frame_latency(clf, frames: list[np.ndarray]) -> dict:
-    """Per-frame latency of the whole chain on 640×480 frames, and where the time goes."""
-    from .stream.confirm import HoldConfirmer
-    from .vision.localize import LesionLocalizer, square_crop, working_copy
-    from .vision.preprocess import normalize, resize_square
-    from .vision.quality import QualityGate
+def frame_latency(pipeline, frames: list[np.ndarray]) -> dict:
+    """Per-frame latency of the whole chain on 640×480 frames, and where the time goes (the pipeline's
+    own gate, localiser, classifier and hold, stage by stage)."""
+    from ..vision.localize import square_crop, working_copy
+    from ..vision.preprocess import normalize, resize_square
 
-    gate, loc, conf = QualityGate(), LesionLocalizer(), HoldConfirmer()
+    clf, gate, loc, conf = pipeline.classifier, pipeline.gate, pipeline.localizer, pipeline.fresh().confirmer
     stages = {k: [] for k in ("downscale+quality", "localise", "crop+resize", "preprocess", "classify", "confirm",
                               "total")}
     for i, frame in enumerate(frames):
@@ -177,12 +176,11 @@ def frame_latency(clf, frames: list[np.ndarray]) -> dict:
     return {k: _stats(v) for k, v in stages.items()}
 
 
-def live_fps(clf, clip: Path, realtime_seconds: float) -> dict:
+def live_fps(pipeline, clip: Path, realtime_seconds: float) -> dict:
     """Uncapped throughput on the clip, and CPU use while keeping up with a 30 fps camera in real time."""
-    from .stream.pipeline import Pipeline
-    from .stream.sources import FrameSource, open_source
+    from ..stream.sources import FrameSource, open_source
 
-    pipeline = Pipeline(clf)
+    pipeline = pipeline.fresh()
     c0, w0 = time.process_time(), time.perf_counter()
     n = sum(1 for _ in pipeline.run(open_source(str(clip)), max_rate=1000))
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
@@ -199,7 +197,7 @@ def live_fps(clf, clip: Path, realtime_seconds: float) -> dict:
                 delay = start + i / 30 - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-                from .stream.sources import Frame
+                from ..stream.sources import Frame
 
                 yield Frame(frames[i % len(frames)], time.monotonic(), i)
 
@@ -288,7 +286,7 @@ def test_samples(model_dir: Path, data: Path) -> list | None:
     split_file = model_dir / "split.csv"
     if not (data / "images").is_dir() or not split_file.is_file():
         return None
-    from .train.data import read_ham10000, read_split
+    from ..train.data import read_ham10000, read_split
 
     samples = read_ham10000(data)
     split = read_split(samples, split_file)
@@ -300,7 +298,7 @@ def test_split_accuracy(model_dir: Path, data: Path, limit: int | None = None) -
     test = test_samples(model_dir, data)
     if not test:
         return None
-    from .train.evaluate import compare_variants
+    from ..train.evaluate import compare_variants
 
     return compare_variants(model_dir, test[:limit])
 
@@ -336,9 +334,10 @@ def machine() -> dict:
 def run(model_dir: Path, out: Path | None, iters: int = 300, frames: int = 200, realtime_seconds: float = 10.0,
         image: Path | None = None, data: Path = Path("../shared/data/ham10000"),
         peer_python: Path = Path("bench/.venv-sklesion/bin/python"), accuracy_limit: int | None = None) -> dict:
-    from .stream.clips import Segment, frames as clip_frames, write_video
-    from .vision.classifier import OnnxClassifier
-    from .vision.image_io import read_image
+    from .. import load
+    from ..vision.image_io import read_image
+    from .clips import Segment, write_video
+    from .clips import frames as clip_frames
 
     card = load_card(model_dir)
     image = image or default_photo(model_dir, data)
@@ -354,11 +353,11 @@ def run(model_dir: Path, out: Path | None, iters: int = 300, frames: int = 200, 
     results["model_latency"] = model_latency(model_dir, iters)
     results["speedup"] = speedups(results["model_latency"])
     results["paced_threads"] = paced_threads(model_dir, calls=max(10, min(iters, 90)))
-    clf = OnnxClassifier(model_dir, threads=1)
-    results["frame_latency"] = frame_latency(clf, list(clip_frames(segments))[:frames])
+    pipeline = load(model_dir, threads=1)
+    results["frame_latency"] = frame_latency(pipeline, list(clip_frames(segments))[:frames])
     with tempfile.TemporaryDirectory() as tmp:
         clip = write_video(segments, Path(tmp) / "clip.avi")
-        results["live"] = live_fps(clf, clip, realtime_seconds)
+        results["live"] = live_fps(pipeline, clip, realtime_seconds)
     results["cold_start"] = cold_start(model_dir)
     results["serving"] = serving_rss(model_dir, image)
     results["files_mb"] = {v: (model_dir / f).stat().st_size / 1e6 for v, f in card.files.items()}
@@ -387,7 +386,8 @@ def write_report(r: dict, out: Path) -> None:
              "## Model latency", "", "| engine | threads | graph opt | p50 ms | p95 ms | images/s | vs torch eager |",
              "|---|---|---|---|---|---|---|"]
     if sp:
-        lines[-2:-2] = [f"Engines timed in turns ({ROUNDS} rounds) so each sees the same machine load. **int8 ONNX Runtime "
+        lines[-2:-2] = [f"Engines timed in turns ({ROUNDS} rounds) so each sees the same machine load. "
+                        "**int8 ONNX Runtime "
                         f"is {sp['best_vs_best']:.1f}× faster than torch eager** (best configuration of each: "
                         f"{sp['int8_best']['p50_ms']:.2f} ms vs {sp['torch_best']['p50_ms']:.2f} ms p50); at equal "
                         "threads " + ", ".join(f"{sp[f'threads_{t}']:.1f}× ({t} thread{'s' * (t > 1)})"
@@ -415,9 +415,12 @@ def write_report(r: dict, out: Path) -> None:
               f"{lv['realtime_30fps']['fps']:.1f} fps analysed, **{lv['realtime_30fps']['cpu_of_one_core']:.0%} of one "
               "core** (process CPU time / wall time).",
               "", "## Start-up, memory, files", "",
-              f"- Cold start (process start → first prediction): best {r['cold_start']['best_s']:.2f} s, median "
-              f"{r['cold_start']['median_s']:.2f} s; that process's peak RSS {r['cold_start']['classifier_process_rss_mb']:.0f} MB.",
-              f"- `skindoctor serve` RSS: {r['serving']['idle_mb']:.0f} MB idle, {r['serving']['after_uploads_mb']:.0f} MB "
+              f"- Cold start (process start → first prediction): best {r['cold_start']['best_s']:.2f} s, "
+              "median "
+              f"{r['cold_start']['median_s']:.2f} s; that process's peak RSS "
+              f"{r['cold_start']['classifier_process_rss_mb']:.0f} MB.",
+              f"- `skindoctor serve` RSS: {r['serving']['idle_mb']:.0f} MB idle, "
+              f"{r['serving']['after_uploads_mb']:.0f} MB "
               f"after {r['serving']['uploads']} uploads.",
               "- Model files: " + ", ".join(f"{k} {v:.2f} MB" for k, v in r["files_mb"].items()) + ".",
               ]
@@ -434,7 +437,8 @@ def write_report(r: dict, out: Path) -> None:
         ours = next(x for x in r["model_latency"] if x["engine"] == "onnxruntime int8" and x["threads"] == 1
                     and x["opt"] == "all")
         lines += ["", "## Beside the peer: sklesion", "",
-                  f"`{p['name']}`, run in its own virtual environment by `bench/sklesion_peer.py` in this same run.", "",
+                  f"`{p['name']}`, run in its own virtual environment by `bench/sklesion_peer.py` in this same run.",
+                  "",
                   "| | skindoctor (int8 ONNX) | sklesion |", "|---|---|---|",
                   f"| model file | {r['files_mb']['int8']:.1f} MB | {p['file_mb']:.1f} MB |",
                   f"| input | {r['input_size']} px | {p['input_px']} px + age/sex/site |",
@@ -442,7 +446,8 @@ def write_report(r: dict, out: Path) -> None:
                   f"| photo → probabilities p50 | {r['frame_latency']['total']['p50_ms']:.2f} ms (640×480 frame, "
                   f"whole chain) | {p['predict_p50_ms']:.1f} ms (`predict_P`) |",
                   f"| cold start | {r['cold_start']['best_s']:.2f} s | {p['cold_start_s']:.2f} s |",
-                  f"| peak memory | {r['cold_start']['classifier_process_rss_mb']:.0f} MB | {p['peak_rss_mb']:.0f} MB |"]
+                  f"| peak memory | {r['cold_start']['classifier_process_rss_mb']:.0f} MB | "
+                  f"{p['peak_rss_mb']:.0f} MB |"]
         if p.get("our_test_split"):
             q = p["our_test_split"]
             lines += ["", f"sklesion on {q['images']} of our test images: accuracy {q['accuracy']:.3f}, balanced "

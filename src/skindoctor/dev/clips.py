@@ -29,13 +29,13 @@ class Segment:
     skin: tuple[int, int, int] | None = None  # background colour (default: from the photo's border)
 
 
-def _skin_colour(image: np.ndarray) -> np.ndarray:
+def skin_colour(image: np.ndarray) -> np.ndarray:
     border = np.concatenate([image[:8].reshape(-1, 3), image[-8:].reshape(-1, 3),
                              image[:, :8].reshape(-1, 3), image[:, -8:].reshape(-1, 3)])
     return np.median(border, axis=0)
 
 
-def _feather(h: int, w: int) -> np.ndarray:
+def feather(h: int, w: int) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     d = np.sqrt(((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2)
     return np.clip((1.05 - d) / 0.25, 0, 1)[..., None]
@@ -44,7 +44,7 @@ def _feather(h: int, w: int) -> np.ndarray:
 def render(segment: Segment, t: float, rng: np.random.Generator, size=FRAME_SIZE) -> np.ndarray:
     """One RGB frame of ``segment`` at time ``t`` seconds into it."""
     w, h = size
-    skin = np.array(segment.skin if segment.skin else (_skin_colour(segment.image) if segment.image is not None
+    skin = np.array(segment.skin if segment.skin else (skin_colour(segment.image) if segment.image is not None
                                                        else (205, 160, 140)), np.float32)
     frame = np.empty((h, w, 3), np.float32)
     frame[:] = skin
@@ -57,7 +57,7 @@ def render(segment: Segment, t: float, rng: np.random.Generator, size=FRAME_SIZE
         x0, y0 = int(round((w - pw) / 2 + dx)), int(round((h - ph) / 2 + dy))
         xs, ys = max(0, x0), max(0, y0)
         xe, ye = min(w, x0 + pw), min(h, y0 + ph)
-        alpha = _feather(ph, pw)[ys - y0:ye - y0, xs - x0:xe - x0]
+        alpha = feather(ph, pw)[ys - y0:ye - y0, xs - x0:xe - x0]
         part = photo[ys - y0:ye - y0, xs - x0:xe - x0]
         frame[ys:ye, xs:xe] = alpha * part + (1 - alpha) * frame[ys:ye, xs:xe]
     frame *= segment.brightness

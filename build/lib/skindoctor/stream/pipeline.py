@@ -1,0 +1,117 @@
+"""The pipeline: the photo path (``analysis.analyse``) for one picture, plus the 3-second hold for a stream.
+
+``skindoctor.load`` builds one. ``Pipeline.analyse`` judges one picture; ``Pipeline.process`` takes one
+frame of a stream; ``Pipeline.run`` drives a source at a bounded rate with latest-frame semantics and
+yields a ``FrameResult`` per processed frame; the one that confirms carries the ``Diagnosis``. No I/O
+besides the source; ``results`` serialises what it returns, the shells render it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..analysis import Analysis, analyse
+from ..vision.classifier import OnnxClassifier, Prediction
+from ..vision.localize import Box, LesionLocalizer, Localizer
+from ..vision.quality import Quality, QualityGate
+from .confirm import HoldConfirmer, HoldState
+from .sources import FrameSource, LatestFrame
+
+
+@dataclass
+class Diagnosis:
+    """A confirmed result: the class (or triage outcome) held steadily for the hold time."""
+
+    code: str
+    confidence: float
+    probabilities: dict[str, float]
+    box: list[int] | None
+    t: float
+    held_seconds: float
+    not_lesion: float = 0.0  # mean P(not a lesion) over the hold
+    candidates: list[str] = field(default_factory=list)  # classes of one outcome the hold alternated between
+
+
+@dataclass
+class FrameResult:
+    t: float
+    quality: Quality
+    box: Box | None
+    prediction: Prediction | None
+    hold: HoldState
+    classes: tuple[str, ...]
+    diagnosis: Diagnosis | None = None
+    crop_box: Box | None = None
+    stats: dict = field(default_factory=dict)
+    frame: np.ndarray | None = field(default=None, repr=False)  # only when asked for (drawing)
+
+
+class Pipeline:
+    """Classifier, localiser, gate and hold; ``advisor`` (care guidance) tells the hold which classes share
+    a triage outcome. Per-stream state is the confirmer's only: ``fresh`` gives a stream its own."""
+
+    def __init__(self, classifier: OnnxClassifier, localizer: Localizer | None = None,
+                 gate: QualityGate | None = None, confirmer: HoldConfirmer | None = None, advisor=None):
+        self.classifier = classifier
+        self.localizer = localizer or LesionLocalizer()
+        self.gate = gate or QualityGate()
+        self.advisor = advisor
+        self.confirmer = confirmer or self._confirmer()
+        self.classes = classifier.classes
+
+    def _confirmer(self, hold_seconds: float = 3.0, decide_seconds: float | None = 10.0) -> HoldConfirmer:
+        groups = self.advisor.outcome_groups() if self.advisor is not None else None
+        return HoldConfirmer(hold_seconds=hold_seconds, groups=groups, decide_within=decide_seconds)
+
+    def fresh(self, hold_seconds: float | None = None, decide_seconds: float | None = None) -> Pipeline:
+        """A pipeline sharing these models with a hold of its own (one per live session or video)."""
+        confirmer = self._confirmer(hold_seconds or self.confirmer.hold_seconds,
+                                    decide_seconds or self.confirmer.decide_within)
+        return Pipeline(self.classifier, self.localizer, self.gate, confirmer, self.advisor)
+
+    def reset(self) -> None:
+        self.confirmer.reset()
+
+    def analyse(self, image: np.ndarray) -> Analysis:
+        """One picture (RGB uint8) through gate, localiser and classifier (no temporal state)."""
+        return analyse(image, self.classifier, self.localizer, self.gate)
+
+    def process(self, frame: np.ndarray, t: float) -> FrameResult:
+        analysis = self.analyse(frame)
+        quality, box, pred = analysis.quality, analysis.box, analysis.prediction
+        hold = self.confirmer.update(t, pred.probs if pred else None, pred.not_lesion if pred else 0.0,
+                                     reason=None if pred else quality.reason)
+        result = FrameResult(t, quality, box, pred, hold, self.classes, crop_box=analysis.crop_box)
+        if hold.confirmation is not None:
+            c = hold.confirmation
+            result.diagnosis = Diagnosis(
+                code=self.classes[c.class_index], confidence=c.confidence,
+                probabilities={k: float(v) for k, v in zip(self.classes, c.probs)},
+                box=box.as_list() if box else None, t=c.t, held_seconds=c.held_seconds, not_lesion=c.not_lesion,
+                candidates=[self.classes[i] for i in c.candidates])
+        return result
+
+    def run(self, source: FrameSource, max_rate: float = 15.0, stop_on_diagnosis: bool = False,
+            keep_frames: bool = False) -> Iterator[FrameResult]:
+        """Process a source at most ``max_rate`` times a second (frames in between are skipped;
+        live sources are read on a thread so only the newest frame is ever processed)."""
+        frames = LatestFrame(source) if source.live else source
+        min_dt, last_t, skipped = 1.0 / max_rate, None, 0
+        try:
+            for frame in frames:
+                if last_t is not None and frame.t - last_t < 0.9 * min_dt:  # 10 % slack for camera jitter
+                    skipped += 1
+                    continue
+                last_t = frame.t
+                result = self.process(frame.image, frame.t)
+                result.stats = {"frame": frame.index, "skipped": skipped + getattr(frames, "dropped", 0)}
+                if keep_frames:
+                    result.frame = frame.image
+                yield result
+                if stop_on_diagnosis and result.diagnosis is not None:
+                    return
+        finally:
+            source.close()

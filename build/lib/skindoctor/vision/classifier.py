@@ -1,0 +1,120 @@
+"""ONNX Runtime classifier: crop in, calibrated class probabilities out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from ..errors import ModelError
+from ..model_card import ModelCard, default_models_dir, load_card
+from .preprocess import to_tensor
+
+OUTPUT_NAME, CAM_OUTPUT = "logits", "cam"  # the model's outputs (the second is optional)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Calibrated probabilities over the model card's lesion classes (summing to 1) and the
+    probability that the crop shows no skin lesion at all (``not_lesion``; 0 for a model without
+    a reject class)."""
+
+    probs: np.ndarray
+    classes: tuple[str, ...]
+    not_lesion: float = 0.0
+    cam: np.ndarray | None = None  # class activation maps (lesion classes × h × w), when the model has them
+
+    @property
+    def top_index(self) -> int:
+        return int(self.probs.argmax())
+
+    @property
+    def top_class(self) -> str:
+        return self.classes[self.top_index]
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probs.max())
+
+    def heatmap(self, class_index: int | None = None) -> np.ndarray | None:
+        """Where the network saw evidence for a class (default: the top one), scaled to 0..1; None without maps."""
+        if self.cam is None:
+            return None
+        m = np.maximum(self.cam[self.top_index if class_index is None else class_index], 0.0)
+        return m / m.max() if m.max() > 0 else m
+
+    def top_k(self, k: int = 3) -> list[tuple[str, float]]:
+        order = np.argsort(-self.probs)[:k]
+        return [(self.classes[i], float(self.probs[i])) for i in order]
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    z = logits / temperature
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def split_reject(probs: np.ndarray, reject_index: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Output probabilities (N×K) → (lesion-class probabilities renormalised to sum 1, P(not a lesion))."""
+    if reject_index is None:
+        return probs, np.zeros(len(probs))
+    p_reject = probs[:, reject_index]
+    lesion = np.delete(probs, reject_index, axis=1)
+    return lesion / np.maximum(lesion.sum(1, keepdims=True), 1e-12), p_reject
+
+
+class OnnxClassifier:
+    """Loads an ONNX variant named in the model card and classifies RGB crops."""
+
+    def __init__(self, model_dir: str | Path | None = None, variant: str | None = None,
+                 threads: int = 1, card: ModelCard | None = None):
+        self.model_dir = Path(model_dir or default_models_dir())
+        self.card = card or load_card(self.model_dir)
+        self.variant = variant or self.card.default_variant
+        if self.variant not in self.card.files:
+            raise ModelError(f"model variant {self.variant!r} is not in the card (have: {', '.join(self.card.files)})")
+        self.path = self.model_dir / self.card.files[self.variant]
+        if not self.path.is_file():
+            raise ModelError(f"model file not found: {self.path}")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        try:
+            self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        except Exception as e:  # onnxruntime raises its own exception types for broken files
+            raise ModelError(f"model file {self.path} cannot be loaded: {str(e).splitlines()[0]}") from None
+        self.input_name = self.session.get_inputs()[0].name
+        self.output_name = self.session.get_outputs()[0].name  # the logits (a converted model names them its own way)
+        self.has_cam = any(o.name == CAM_OUTPUT for o in self.session.get_outputs())
+        self.spec = self.card.input
+        self.classes = tuple(c.code for c in self.card.lesion_classes())
+        codes = self.card.output_codes()
+        self.reject_index = codes.index(self.card.reject_class) if self.card.reject_class in codes else None
+        self.temperature = self.card.temperature
+
+    def logits(self, batch: np.ndarray) -> np.ndarray:
+        """Raw logits for a preprocessed float32 batch (N×3×S×S)."""
+        return self.session.run([self.output_name], {self.input_name: batch})[0]
+
+    def predict(self, crop: np.ndarray) -> Prediction:
+        """One RGB uint8 crop (any size) → calibrated prediction."""
+        return self.predict_batch([crop])[0]
+
+    def probabilities(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Preprocessed batch → (calibrated lesion-class probabilities, P(not a lesion)) per image."""
+        return split_reject(softmax(self.logits(batch), self.temperature), self.reject_index)
+
+    def predict_batch(self, crops: list[np.ndarray]) -> list[Prediction]:
+        batch = np.stack([to_tensor(c, self.spec) for c in crops])
+        if not self.has_cam:
+            probs, p_reject = self.probabilities(batch)
+            return [Prediction(p, self.classes, float(r)) for p, r in zip(probs, p_reject)]
+        logits, cams = self.session.run([self.output_name, CAM_OUTPUT], {self.input_name: batch})
+        probs, p_reject = split_reject(softmax(logits, self.temperature), self.reject_index)
+        if self.reject_index is not None:
+            cams = np.delete(cams, self.reject_index, axis=1)
+        return [Prediction(p, self.classes, float(r), c) for p, r, c in zip(probs, p_reject, cams)]

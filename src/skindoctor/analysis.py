@@ -1,0 +1,52 @@
+"""One picture through the product's photo path: quality gate → localise → crop → classify → "not a lesion".
+
+The same path serves an uploaded photo, each camera frame (``stream.pipeline`` adds the 3-second hold)
+and evaluation. Pure: no I/O, no temporal state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .vision.classifier import OnnxClassifier, Prediction
+from .vision.localize import Box, Localizer, square_crop, working_copy
+from .vision.preprocess import resize_square
+from .vision.quality import Quality, QualityGate
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What was found in one picture and what was judged."""
+
+    quality: Quality
+    box: Box | None = None  # the lesion
+    crop_box: Box | None = None  # the square actually analysed (the lesion with a margin)
+    prediction: Prediction | None = None  # None when the gate refused the picture
+
+
+def analyse(frame: np.ndarray, classifier: OnnxClassifier, localizer: Localizer, gate: QualityGate) -> Analysis:
+    """One RGB uint8 picture through gate, localiser and classifier."""
+    small = working_copy(frame)
+    quality = gate.check_frame(small)
+    # A colour rule for skin misses some skin tones and lighting; with a model that can say "not a
+    # lesion" it is only a hint: the frame goes on, and "no skin" is the answer if nothing is found.
+    skin_doubt = quality.reason == "no_skin" and classifier.reject_index is not None
+    if not quality.ok and not skin_doubt:
+        return Analysis(quality)
+    refused = Quality(False, "no_skin", quality.metrics) if skin_doubt else None
+    loc = localizer.locate(frame, small)
+    square = view = crop_box = None
+    if loc.box is not None:
+        crop, crop_box = square_crop(frame, loc.box)
+        square = resize_square(crop, classifier.spec.size)
+        view = square if min(crop.shape[:2]) >= classifier.spec.size else crop  # never judged enlarged
+    quality = gate.check_lesion(Quality(True, "ok", quality.metrics), loc, view)
+    if not quality.ok:
+        return Analysis(refused or quality, loc.box, crop_box)
+    pred = classifier.predict(square)
+    quality = gate.check_prediction(quality, pred.not_lesion, classifier.card.reject_threshold)
+    if not quality.ok:
+        return Analysis(refused or quality, loc.box, crop_box)
+    return Analysis(quality, loc.box, crop_box, pred)

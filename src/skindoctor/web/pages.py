@@ -1,0 +1,36 @@
+"""Pages and health: the camera page (/), the kiosk (/kiosk), the offline API docs (/docs), /healthz."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse
+
+from .services import ServicesDep
+
+STATIC = Path(__file__).parent / "static"
+router = APIRouter()
+
+
+@router.get("/healthz")
+async def healthz(services: ServicesDep) -> dict:
+    clf = services.classifier
+    return {"status": "ok", "model": clf.card.name, "variant": clf.variant, "classes": len(clf.classes),
+            "live_sessions": services.live_sessions}
+
+
+@router.get("/", include_in_schema=False)
+async def index():
+    return FileResponse(STATIC / "index.html")
+
+
+@router.get("/kiosk", include_in_schema=False)
+async def kiosk():
+    return FileResponse(STATIC / "index.html")
+
+
+@router.get("/docs", include_in_schema=False)
+async def api_docs():
+    """Swagger UI from the fastapi-offline package's files: works offline, under our CSP (no inline script)."""
+    return FileResponse(STATIC / "docs.html")
