@@ -167,7 +167,7 @@ def frame_latency(pipeline, frames: list[np.ndarray]) -> dict:
         t3 = time.perf_counter()
         x = normalize(square, clf.spec)[None] if square is not None else None
         t4 = time.perf_counter()
-        probs = clf.logits(x) if x is not None else None
+        probs = clf.probabilities(x)[0] if x is not None else None  # calibrated lesion-class probabilities
         t5 = time.perf_counter()
         conf.update(i / 30, probs[0] if probs is not None else None)
         t6 = time.perf_counter()
