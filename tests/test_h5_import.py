@@ -45,7 +45,7 @@ def test_import_h5_matches_keras(h5_model, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     card = load_card(out)
     assert [c.code for c in card.lesion_classes()] == ["mel", "nv", "benign_x"]
-    assert card.input.size == 96 and card.input.mean == [0.5, 0.5, 0.5]
+    assert card.input.size == 96 and card.input.mean == (0.5, 0.5, 0.5)
     clf = OnnxClassifier(out)
     rng = np.random.default_rng(1)
     crops = [rng.integers(0, 255, (96, 96, 3), np.uint8) for _ in range(4)]
