@@ -82,8 +82,9 @@ def test_unfamiliar_picture_is_never_a_confident_routine():
 
 def test_triage_handles_classes_without_knowledge():
     kb = load_knowledge("en")
-    custom = [LesionClass(code="scc", name_en="Squamous cell carcinoma", name_ko="편평세포암", can_be_malignant=True),
-              LesionClass(code="wart", name_en="Wart", name_ko="사마귀", can_be_malignant=False)]
+    custom = [LesionClass(code="scc", names={"en": "Squamous cell carcinoma", "ko": "편평세포암"},
+                          can_be_malignant=True),
+              LesionClass(code="wart", names={"en": "Wart", "ko": "사마귀"}, can_be_malignant=False)]
     t = triage(np.array([0.9, 0.1]), custom, kb, TriageRules())
     assert t.urgency == Urgency.weeks
     advice = Advisor(custom, use_llm=False).advise_probs(np.array([0.1, 0.9]))

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from skindoctor.advice.knowledge import load_knowledge
 from skindoctor.labels import CATALOGUE
 from skindoctor.model_card import InputSpec, load_card
 from skindoctor.train.data import load_rgb
@@ -85,7 +86,7 @@ def test_diagnose_cli_json(test_split_samples):
     for row in rows:
         assert len(row["top_k"]) == 3
         assert row["top_k"][0]["class"] == row["top_class"]
-        assert row["top_k"][0]["name"] == CATALOGUE[row["top_class"]].name_ko
+        assert row["top_k"][0]["name"] == load_knowledge("ko").entry(row["top_class"]).name
 
 
 @needs_collection

@@ -58,9 +58,15 @@ def test_bad_bytes_are_a_clear_error():
 @pytest.mark.slow
 def test_the_built_wheel_diagnoses_a_photo_outside_the_checkout(tmp_path):
     """Build the wheel, install it in a fresh venv (dependencies seen from this one), run the CLI elsewhere."""
+    source = tmp_path / "source"  # built from a copy, so setuptools' build/ never lands in the checkout
+    for part in ("src", "models"):
+        shutil.copytree(ROOT / part, source / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    for part in ("pyproject.toml", "README.md", "LICENSE"):
+        if (ROOT / part).exists():
+            shutil.copy2(ROOT / part, source / part)
     wheels = tmp_path / "wheels"
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
-                    str(wheels), str(ROOT)], check=True, timeout=300)
+                    str(wheels), str(source)], check=True, timeout=300)
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     py = venv / "bin/python"

@@ -1,37 +1,44 @@
-"""Class catalogue: the diagnostic classes the product knows, with Korean/English names.
+"""Class catalogue: the diagnostic classes the product knows, and whether each can be malignant.
 
-The model card lists the classes a model predicts (by code). Codes found here get their names and
-malignancy flag from this catalogue; codes a user's own model card brings (e.g. AI-Hub classes)
-carry their own names and flag in the card, so nothing downstream assumes seven classes.
+The model card lists the classes a model predicts (by code). A catalogue class takes its names in
+every language from the knowledge base (``advice/knowledge/<lang>.yaml``, the one place class names
+live). A class a user's own model card brings (e.g. AI-Hub classes) carries its malignancy flag and
+its names per language in the card, so nothing downstream assumes seven classes.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Any
+
+from pydantic import BaseModel, model_validator
 
 
 class LesionClass(BaseModel):
     """One diagnostic class."""
 
     code: str
-    name_en: str
-    name_ko: str
     can_be_malignant: bool
+    names: dict[str, str] = {}  # language code → name, for a class the knowledge base does not describe
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_from_name_keys(cls, data: Any) -> Any:
+        """Cards written before ``names`` existed spell them ``name_en``, ``name_ko``, …: keep reading them."""
+        if isinstance(data, dict) and any(k.startswith("name_") for k in data):
+            data = dict(data)
+            legacy = {k.removeprefix("name_"): data.pop(k) for k in list(data) if k.startswith("name_")}
+            data["names"] = {**legacy, **data.get("names", {})}
+        return data
 
     def name(self, lang: str) -> str:
-        return self.name_ko if lang == "ko" else self.name_en
+        """The card's own name in ``lang`` (English, then the code, when it has none)."""
+        return self.names.get(lang) or self.names.get("en") or self.code
 
 
-HAM10000_CLASSES: tuple[LesionClass, ...] = (
-    LesionClass(code="akiec", name_en="Actinic keratosis / intraepithelial carcinoma",
-                name_ko="광선각화증 / 상피내암", can_be_malignant=True),
-    LesionClass(code="bcc", name_en="Basal cell carcinoma", name_ko="기저세포암", can_be_malignant=True),
-    LesionClass(code="bkl", name_en="Benign keratosis", name_ko="양성 각화증", can_be_malignant=False),
-    LesionClass(code="df", name_en="Dermatofibroma", name_ko="피부섬유종", can_be_malignant=False),
-    LesionClass(code="mel", name_en="Melanoma", name_ko="흑색종", can_be_malignant=True),
-    LesionClass(code="nv", name_en="Melanocytic nevus (mole)", name_ko="멜라닌세포 모반 (점)",
-                can_be_malignant=False),
-    LesionClass(code="vasc", name_en="Vascular lesion", name_ko="혈관 병변", can_be_malignant=False),
+HAM10000_CLASSES: tuple[LesionClass, ...] = tuple(
+    LesionClass(code=code, can_be_malignant=malignant)
+    for code, malignant in (("akiec", True), ("bcc", True), ("bkl", False), ("df", False), ("mel", True),
+                            ("nv", False), ("vasc", False))
 )
 
 CATALOGUE: dict[str, LesionClass] = {c.code: c for c in HAM10000_CLASSES}
@@ -45,7 +52,7 @@ def resolve_classes(entries: list[str | dict]) -> list[LesionClass]:
             if entry not in CATALOGUE:
                 raise ValueError(
                     f"class {entry!r} is not in the catalogue; give it as "
-                    "{code, name_en, name_ko, can_be_malignant} in the model card"
+                    "{code, can_be_malignant, names: {en: ..., ko: ...}} in the model card"
                 )
             classes.append(CATALOGUE[entry])
         else:

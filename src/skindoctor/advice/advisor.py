@@ -12,29 +12,12 @@ from pydantic import BaseModel
 
 from ..i18n import text
 from ..labels import LesionClass
-from .knowledge import GENERIC, Knowledge, load_knowledge
+from .knowledge import Knowledge, class_names, load_knowledge
 from .llm import LLMError, OllamaClient, OpenAICompatibleClient
 from .triage import Triage, TriageRules, triage
 from .validate import SCHEMA, Rejected, validate_answer
 
 log = logging.getLogger(__name__)
-
-RAISED = {
-    "en": ("The most likely class is {name}, but this picture also gives {pct:.0%} to lesions that can be "
-           "malignant, so our rules advise: {label}."),
-    "ko": ("가장 가능성이 높은 분류는 {name}이지만, 악성일 수 있는 병변의 확률도 {pct:.0%}로 나와 "
-           "다음을 권합니다: {label}."),
-}
-UNCERTAIN = {
-    "en": "The model is not confident about this picture ({pct:.0%} for the top class): have it checked by a doctor.",
-    "ko": "이 사진에 대한 모델의 확신이 낮습니다(가장 높은 분류 {pct:.0%}). 의사에게 확인을 받으세요.",
-}
-UNFAMILIAR = {
-    "en": "This picture looks unlike the skin lesions the model learned from, so its answer may not hold: "
-          "have it checked by a doctor.",
-    "ko": "이 사진은 모델이 학습한 피부 병변 사진과 달라 결과를 믿기 어렵습니다. 의사에게 확인을 받으세요.",
-}
-
 
 class Candidate(BaseModel):
     code: str
@@ -115,11 +98,7 @@ class Advisor:
 
     def names(self, code: str, kb: Knowledge) -> tuple[str, str]:
         """(medical term, plain name) of a class in the knowledge base's language."""
-        entry = kb.entry(code)
-        if entry is not None:
-            return entry.name, entry.plain_name
-        name = self.classes[self.index[code]].name(kb.language)
-        return name, name
+        return class_names(self.classes[self.index[code]], kb.language)
 
     def top3(self, probs: np.ndarray, kb: Knowledge) -> list[Candidate]:
         order = np.argsort(-np.asarray(probs))[:3]
@@ -154,24 +133,23 @@ class Advisor:
                          candidates: Sequence[str] = ()) -> tuple[Advice, Triage, Knowledge]:
         kb = load_knowledge(lang)
         t = triage(probs, self.classes, kb, self.rules, not_lesion)
-        cls = self.classes[self.index[t.top_class]]
         entry = kb.entry(t.top_class)
         label = kb.uncertain_label if t.uncertain else kb.urgency_labels[t.urgency.name]
+        rule_texts = kb.rule_texts
         if entry is not None:
-            wording = dict(name=entry.name, plain_name=entry.plain_name, description=entry.description,
-                           appearance=entry.appearance,
-                        care=entry.care, warning_signs=entry.warning_signs, see_doctor=entry.see_doctor)
+            wording = entry.model_dump(exclude={"urgency"})
             own = entry.urgency_level()
         else:
-            wording = dict(name=cls.name(lang), plain_name=cls.name(lang), description=GENERIC[lang], appearance="",
-                           care=[GENERIC[lang]],
-                        warning_signs=[], see_doctor=label)
+            name = self.classes[self.index[t.top_class]].name(lang)
+            wording = dict(name=name, plain_name=name, description=rule_texts.no_care_text, appearance="",
+                           care=[rule_texts.no_care_text], warning_signs=[], see_doctor=label)
             own = t.urgency
         if t.uncertain:
-            wording["see_doctor"] = (UNCERTAIN[lang].format(pct=float(np.max(probs))) if "low-confidence" in t.reasons
-                                  else UNFAMILIAR[lang])
+            wording["see_doctor"] = (rule_texts.uncertain.format(pct=float(np.max(probs)))
+                                     if "low-confidence" in t.reasons else rule_texts.unfamiliar)
         elif t.urgency > own:
-            wording["see_doctor"] = RAISED[lang].format(name=wording["plain_name"], pct=t.malignant_score, label=label)
+            wording["see_doctor"] = rule_texts.raised.format(name=wording["plain_name"], pct=t.malignant_score,
+                                                             label=label)
         advice = Advice(code=t.top_class, lang=lang, urgency=t.urgency.name, urgency_label=label,
                         see_a_doctor=t.see_doctor, uncertain=t.uncertain, malignant_score=t.malignant_score,
                         triage_reasons=list(t.reasons), source="knowledge_base", disclaimer=kb.disclaimer,
@@ -180,7 +158,7 @@ class Advisor:
         return advice, t, kb
 
     def _messages(self, advice: Advice, lang: str) -> list[dict]:
-        language = "Korean (한국어)" if lang == "ko" else "English"
+        language = load_knowledge(lang).llm.language_name
         system = (f"You write short, kind, plain-language skin-care guidance for a patient, in {language} only. "
                   "Use only the facts given. Never mention medicine names or doses. Never change the urgency: "
                   f"it is fixed as: \"{advice.urgency_label}\". Answer with one JSON object with the keys "

@@ -1,4 +1,8 @@
-"""The curated knowledge base: per class and language, what to tell a person. YAML, validated."""
+"""The curated knowledge base: per language, what to tell a person. YAML, validated.
+
+One file per language (``knowledge/<code>.yaml``) holds the class names (the single source of them),
+the care texts, the rule texts and the language model's checks for that language.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import yaml
 from pydantic import BaseModel, Field
 
 from ..i18n import LANGUAGES
+from ..labels import LesionClass
 
 KNOWLEDGE_DIR = Path(__file__).parent / "knowledge"
 
@@ -36,24 +41,38 @@ class ClassEntry(BaseModel):
         return Urgency[self.urgency]
 
 
+class RuleTexts(BaseModel):
+    """What our rules say when they override a class's own advice (``{placeholders}`` filled by the advisor)."""
+
+    raised: str = Field(min_length=10)  # {name}, {pct}, {label}
+    uncertain: str = Field(min_length=10)  # {pct}
+    unfamiliar: str = Field(min_length=10)
+    no_care_text: str = Field(min_length=10)  # for a class this file does not describe
+
+
+class LLMChecks(BaseModel):
+    """How the language model is asked for this language, and what its answer must not contain."""
+
+    language_name: str  # as written in the prompt, e.g. "Korean (한국어)"
+    script: str  # a regex character class of this language's letters
+    min_script_share: float = Field(gt=0, le=1)  # share of the answer's letters that must be in that script
+    dosing: list[str] = Field(min_length=1)  # regular expressions (case-insensitive)
+    reassurance: list[str] = Field(min_length=1)
+    alarm: list[str] = Field(min_length=1)
+
+
 class Knowledge(BaseModel):
     language: str
     sources: list[str] = Field(min_length=1)
     disclaimer: str
     urgency_labels: dict[str, str]
     uncertain_label: str
+    rule_texts: RuleTexts
+    llm: LLMChecks
     classes: dict[str, ClassEntry]
 
     def entry(self, code: str) -> ClassEntry | None:
         return self.classes.get(code)
-
-
-GENERIC = {
-    "en": ("We have no care text for this class yet. Have the spot looked at by a doctor, especially if it "
-           "is new, changing, bleeding or does not heal."),
-    "ko": ("이 분류에 대한 안내문이 아직 없습니다. 새로 생겼거나, 변하거나, 피가 나거나, 낫지 않는 병변이라면 "
-           "의사의 진료를 받으세요."),
-}
 
 
 @lru_cache(maxsize=8)
@@ -62,3 +81,12 @@ def load_knowledge(lang: str, directory: Path = KNOWLEDGE_DIR) -> Knowledge:
         raise ValueError(f"language {lang!r} is not supported (have: {', '.join(LANGUAGES)})")
     data = yaml.safe_load((Path(directory) / f"{lang}.yaml").read_text(encoding="utf-8"))
     return Knowledge.model_validate(data)
+
+
+def class_names(cls: LesionClass, lang: str) -> tuple[str, str]:
+    """(medical term, plain name) of a class in ``lang``: the knowledge base's, else the model card's own."""
+    entry = load_knowledge(lang).entry(cls.code)
+    if entry is not None:
+        return entry.name, entry.plain_name
+    name = cls.name(lang)
+    return name, name

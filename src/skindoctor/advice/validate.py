@@ -2,16 +2,20 @@
 
 Schema and lengths, the requested language, no medicine doses, and no contradiction of the
 urgency our rules decided (no reassurance when a doctor is advised, no alarm when it is routine).
+The script and the word patterns of each language live in its knowledge file (``llm:``).
 """
 
 from __future__ import annotations
 
 import json
 import re
+from functools import cache
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field, ValidationError
 
-from .knowledge import Urgency
+from ..i18n import DEFAULT_LANGUAGE
+from .knowledge import Urgency, load_knowledge
 
 
 class LLMAdvice(BaseModel):
@@ -22,19 +26,31 @@ class LLMAdvice(BaseModel):
 
 SCHEMA = LLMAdvice.model_json_schema()
 
-DOSING = re.compile(
-    r"\d+(\.\d+)?\s*(mg|mcg|µg|ug|ml|mL|g\b|iu|IU|units?\b|tablets?|capsules?|pills?|drops?|밀리그램|정\b|알\b|캡슐|방울)"
-    r"|\b(dose|dosage|twice (a|per) day|three times (a|per) day|every \d+ hours)\b|복용량|하루\s*\d+\s*(번|회)",
-    re.IGNORECASE)
-REASSURANCE = re.compile(
-    r"no need (to|for)( see| visit)?|(do not|don't|doesn't|does not) need (to see|a doctor|treatment|medical)"
-    r"|nothing to worry|no cause for concern|not (a )?(cause for )?concern|can (be )?(safely )?ignored|harmless"
-    r"|not dangerous|no treatment is needed|wait and see"
-    r"|필요\s*(가|는)?\s*없|걱정(할|하지)|무해|해롭지 않|위험하지 않|치료가 필요하지 않|지켜보",
-    re.IGNORECASE)
-ALARM = re.compile(r"emergency|immediately|urgent|life.threatening|응급|즉시|긴급|생명", re.IGNORECASE)
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
-LATIN = re.compile(r"[A-Za-z]")
+
+class Checks(NamedTuple):
+    """One language's compiled checks (its own patterns plus English's, which apply in every language)."""
+
+    letters: re.Pattern
+    min_share: float
+    dosing: re.Pattern
+    reassurance: re.Pattern
+    alarm: re.Pattern
+
+
+def _any_of(patterns: list[str]) -> re.Pattern:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+@cache
+def checks(lang: str) -> Checks:
+    own, english = load_knowledge(lang).llm, load_knowledge(DEFAULT_LANGUAGE).llm
+    both = (own,) if lang == DEFAULT_LANGUAGE else (own, english)
+    patterns = {kind: _any_of([p for c in both for p in getattr(c, kind)])
+                for kind in ("dosing", "reassurance", "alarm")}
+    return Checks(re.compile(f"[{own.script}]"), own.min_script_share, **patterns)
+
+
+MIN_LETTERS = 20  # an answer with fewer letters in the language's script is not an answer in that language
 
 
 class Rejected(ValueError):
@@ -53,16 +69,16 @@ def parse_answer(text: str) -> LLMAdvice:
 
 def check_answer(advice: LLMAdvice, lang: str, urgency: Urgency) -> None:
     text = " ".join([advice.description, *advice.care, advice.when_to_see_doctor])
-    hangul, latin = len(HANGUL.findall(text)), len(LATIN.findall(text))
-    if lang == "ko" and hangul < 0.6 * (hangul + latin):
-        raise Rejected("answer is not in Korean")
-    if lang == "en" and (hangul > 0 or latin < 20):
-        raise Rejected("answer is not in English")
-    if DOSING.search(text):
+    rules = checks(lang)
+    letters = sum(ch.isalpha() for ch in text)
+    own = len(rules.letters.findall(text))
+    if own < MIN_LETTERS or own < rules.min_share * letters:
+        raise Rejected(f"answer is not in {load_knowledge(lang).llm.language_name}")
+    if rules.dosing.search(text):
         raise Rejected("answer contains dosing instructions")
-    if urgency >= Urgency.weeks and REASSURANCE.search(text):
+    if urgency >= Urgency.weeks and rules.reassurance.search(text):
         raise Rejected("answer plays down a lesion our rules send to a doctor")
-    if urgency == Urgency.routine and ALARM.search(text):
+    if urgency == Urgency.routine and rules.alarm.search(text):
         raise Rejected("answer raises an alarm our rules do not support")
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import onnx
 import torch
 
+from ..i18n import LANGUAGES
 from ..labels import CATALOGUE
 from ..model_card import InputSpec, ModelCard
 from ..vision.classifier import OUTPUT_NAME, OnnxClassifier, softmax
@@ -51,7 +52,7 @@ def card_classes(codes: list[str]) -> list[str | dict]:
     """Catalogue codes (and the reject class) stay codes; a user's own classes get an entry to edit
     (names, malignancy)."""
     return [c if c in CATALOGUE or c == NONLESION else
-            {"code": c, "name_en": c, "name_ko": c, "can_be_malignant": False} for c in codes]
+            {"code": c, "can_be_malignant": False, "names": dict.fromkeys(LANGUAGES, c)} for c in codes]
 
 
 def sha256(path: Path) -> str:

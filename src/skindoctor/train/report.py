@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..advice.knowledge import class_names
+from ..i18n import LANGUAGES, table
 from ..model_card import ModelCard
 
 SET_NAMES = {
@@ -116,9 +118,10 @@ def render(card: ModelCard) -> str:
         "",
         "## Classes",
         "",
-        "| code | English | 한국어 | can be malignant |",
-        "|---|---|---|---|",
-        *[f"| {c.code} | {c.name_en} | {c.name_ko} | {'yes' if c.can_be_malignant else 'no'} |" for c in classes],
+        "| code | " + " | ".join(table(lang)["name"] for lang in LANGUAGES) + " | can be malignant |",
+        "|---" * (len(LANGUAGES) + 2) + "|",
+        *[f"| {c.code} | " + " | ".join(class_names(c, lang)[0] for lang in LANGUAGES)
+          + f" | {'yes' if c.can_be_malignant else 'no'} |" for c in classes],
         "",
     ]
     lines += domain_tables(card)

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from .. import __version__, i18n
-from ..advice.knowledge import load_knowledge
+from ..advice.knowledge import class_names, load_knowledge
 from ..errors import ImageTooLargeError, InputError
 from ..i18n import LANGUAGES
 from ..results import AnalysisOut, analysis_out
@@ -93,4 +93,6 @@ async def model_card(services: ServicesDep) -> dict:
     card = services.classifier.card
     return {**card.model_dump(exclude={"training"}), "variant": services.classifier.variant,
             "software_version": __version__, "heatmap": services.classifier.has_cam,
-            "class_info": [c.model_dump() for c in card.lesion_classes()]}
+            "class_info": [{"code": c.code, "can_be_malignant": c.can_be_malignant,
+                            "names": {lang: class_names(c, lang)[0] for lang in LANGUAGES}}
+                           for c in card.lesion_classes()]}

@@ -587,6 +587,8 @@ async function init() {
       LANGS = [...LANGS, l.code];
       langButton(l.code);
     });
+    const browserLang = (navigator.language || "").slice(0, 2);
+    if (!params.get("lang") && !kiosk && LANGS.includes(browserLang)) state.lang = browserLang;
     if (params.get("lang") && LANGS.includes(params.get("lang"))) state.lang = params.get("lang");
     if (!params.get("lang") && kiosk) state.lang = cfg.lang;
     if (!params.get("reset")) state.resetSeconds = cfg.kiosk_reset_seconds;
