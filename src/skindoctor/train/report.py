@@ -97,7 +97,7 @@ def render(card: ModelCard) -> str:
         "**A decision aid, not a medical device.** It does not diagnose; a clinician does.",
         "",
         f"- Architecture: {card.architecture}, input {card.input.size}×{card.input.size} RGB, "
-        f"normalised with mean {card.input.mean} and std {card.input.std}",
+        f"normalised with mean {list(card.input.mean)} and std {list(card.input.std)}",
         "- Files: " + ", ".join(f"`{v}` ({k})" for k, v in card.files.items()) + f"; default `{card.default_variant}`",
         f"- Calibration temperature (fitted on the validation split): {card.temperature:.3f}",
         "- Malignant-score threshold "
