@@ -38,7 +38,8 @@ def load(model_dir: str | Path | None = None, variant: str | None = None, thread
     """The pipeline for a model folder (default: the shipped model, or ``SKINDOCTOR_MODEL_DIR``).
 
     ``variant``: ``int8`` (the card's default) or ``fp32``; ``threads``: ONNX Runtime threads (default 1);
-    ``localizer``: anything with ``locate(frame, small)`` (default: the colour localiser); ``settings``:
+    ``localizer``: anything with ``locate(frame, small)`` (default: the card's learned localiser, else the
+    colour method; ``SKINDOCTOR_LOCALIZER=colour`` picks the colour method); ``settings``:
     the hold, LLM and other options (default: from ``SKINDOCTOR_*`` variables); ``card``: a card to use
     instead of the folder's (evaluation re-chooses thresholds on one).
     """
@@ -46,10 +47,13 @@ def load(model_dir: str | Path | None = None, variant: str | None = None, thread
     from .config import get_settings
     from .stream.pipeline import Pipeline
     from .vision.classifier import OnnxClassifier
+    from .vision.segment import card_localizer
 
     settings = settings or get_settings()
-    classifier = OnnxClassifier(model_dir or settings.model_dir, variant or settings.model_variant,
-                                threads=threads or settings.threads, card=card)
+    threads = threads or settings.threads
+    classifier = OnnxClassifier(model_dir or settings.model_dir, variant or settings.model_variant, threads=threads,
+                                card=card)
+    localizer = localizer or card_localizer(classifier.model_dir, classifier.card, settings.localizer, threads)
     pipeline = Pipeline(classifier, localizer, advisor=Advisor.from_settings(classifier.card, settings=settings))
     return pipeline.fresh(settings.hold_seconds, settings.decide_seconds)
 

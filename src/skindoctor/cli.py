@@ -48,6 +48,22 @@ def cmd_train(args) -> int:
     return 0
 
 
+def cmd_train_localizer(args) -> int:
+    from .train.localizer import attach_to_card, export_localizer, train_localizer
+
+    data = Path(args.data)
+    fit = train_localizer(data / "ham10000", Path(args.split), Path(args.weights), Path(args.out), steps=args.steps,
+                          batch=args.batch_size, lr=args.lr, threads=args.threads, nonlesion=data / "nonlesion",
+                          val_frames=args.val_frames, limit=args.limit)
+    from .model_card import default_models_dir
+
+    model_dir = Path(args.model_dir or default_models_dir())
+    spec = export_localizer(fit.model, fit.spec, model_dir, fit.calibration, fit.validation)
+    attach_to_card(model_dir, spec)
+    print(spec.model_dump_json(indent=2))
+    return 0
+
+
 def _pipeline(args):
     """The pipeline through the one factory, with the command's flags over the ``SKINDOCTOR_*`` settings."""
     from . import load
@@ -340,6 +356,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="restore: measure real BN statistics and train BN; freeze: keep the folded ImageNet BN")
     t.add_argument("--label-smoothing", type=float, default=0.1)
     t.set_defaults(func=cmd_train)
+
+    lz = sub.add_parser("train-localizer", help="train the learned lesion localiser on camera-like frames made from "
+                                                "HAM10000 photos and masks → ONNX in the model card (needs [train])")
+    lz.add_argument("--data", default=str(DEFAULT_DATA),
+                    help="the shared data folder (ham10000/ with masks/, nonlesion/)")
+    lz.add_argument("--split", default="models/split.csv", help="split by lesion (the classifier's own)")
+    lz.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="local ImageNet MobileNetV2 state dict")
+    lz.add_argument("--out", default="runs/localizer", help="checkpoints and log (resumes if present)")
+    lz.add_argument("--model-dir", help="where the ONNX files go and whose card names them (default: models/)")
+    lz.add_argument("--steps", type=int, default=3000)
+    lz.add_argument("--batch-size", type=int, default=24)
+    lz.add_argument("--lr", type=float, default=2e-3)
+    lz.add_argument("--threads", type=int, default=2)
+    lz.add_argument("--val-frames", type=int, default=600, help="validation frames (step choice and threshold)")
+    lz.add_argument("--limit", type=int, help="at most this many photos per split (quick trials)")
+    lz.set_defaults(func=cmd_train_localizer)
 
     d = sub.add_parser("diagnose", help="classify lesion photos and print calibrated top-k")
     d.add_argument("images", nargs="+", help="image files")

@@ -1,9 +1,10 @@
 """The model contract, written once in ``models/model_card.json`` and read by every consumer.
 
-It names the ONNX files, the class order, the input contract (size and normalisation, shared by
-training, evaluation and every runtime consumer), the calibration temperature, the malignancy threshold
-chosen on validation data, metrics, provenance and licence. The shipped model's folder is found by
-``default_models_dir``: inside the installed package, else the source checkout's ``models/``.
+It names the ONNX files (the classifier's and the learned localiser's), the class order, the input
+contract (size and normalisation, shared by training, evaluation and every runtime consumer), the
+calibration temperature, the malignancy threshold chosen on validation data, metrics, provenance
+and licence. The shipped model's folder is found by ``default_models_dir``: inside the installed
+package, else the source checkout's ``models/``.
 """
 
 from __future__ import annotations
@@ -38,6 +39,20 @@ class InputSpec(BaseModel, frozen=True):
     resize: str = "cv2.INTER_AREA (down) / INTER_LINEAR (up)"
 
 
+class LocalizerSpec(BaseModel, frozen=True):
+    """The learned lesion localiser: a segmentation network run on the whole frame (``vision.segment``)."""
+
+    files: dict[str, str] = Field(description="variant (fp32, int8) → ONNX file name beside the card")
+    variant: str = "int8"
+    long_side: int = 160  # the frame is shrunk so its long side is this many pixels, aspect kept
+    mean: tuple[float, float, float] = (0.485, 0.456, 0.406)
+    std: tuple[float, float, float] = (0.229, 0.224, 0.225)
+    mask_threshold: float = 0.5  # lesion probability from which a pixel belongs to the lesion
+    present_threshold: float = Field(0.5, description="peak probability a region needs to count as a lesion "
+                                                      "(chosen on validation frames)")
+    metrics: dict[str, Any] = {}
+
+
 class ModelCard(BaseModel):
     name: str
     architecture: str = "MobileNetV2 (width 1.0)"
@@ -57,6 +72,8 @@ class ModelCard(BaseModel):
     doubt_threshold: float | None = Field(
         None, description="P(reject_class) from which a lesion answer is marked uncertain (the picture looks "
                           "unlike the lesions the model was trained on)")
+    localizer: LocalizerSpec | None = Field(
+        None, description="the learned lesion localiser; without it the colour localiser finds the lesion")
     metrics: dict[str, Any] = {}
     training: dict[str, Any] = {}
     provenance: dict[str, Any] = {}

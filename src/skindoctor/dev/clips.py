@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..train.composite import feather
+
 FRAME_SIZE = (640, 480)
 
 
@@ -33,12 +35,6 @@ def skin_colour(image: np.ndarray) -> np.ndarray:
     border = np.concatenate([image[:8].reshape(-1, 3), image[-8:].reshape(-1, 3),
                              image[:, :8].reshape(-1, 3), image[:, -8:].reshape(-1, 3)])
     return np.median(border, axis=0)
-
-
-def feather(h: int, w: int) -> np.ndarray:
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    d = np.sqrt(((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2)
-    return np.clip((1.05 - d) / 0.25, 0, 1)[..., None]
 
 
 def render(segment: Segment, t: float, rng: np.random.Generator, size=FRAME_SIZE) -> np.ndarray:

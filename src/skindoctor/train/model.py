@@ -148,3 +148,41 @@ def restore_batchnorm_statistics(model: nn.Module, batches) -> int:
         m.running_mean.copy_(mean)
         m.running_var.copy_(var)
     return len(bns)
+
+
+def separable(cin: int, cout: int) -> nn.Sequential:
+    """Depthwise 3×3 then pointwise 1×1, each with BatchNorm and ReLU6."""
+    return nn.Sequential(ConvBNReLU(cin, cin, groups=cin), ConvBNReLU(cin, cout, kernel=1))
+
+
+class LesionSegmenter(nn.Module):
+    """A lesion heat map from a whole camera frame: one logit per pixel at a quarter of the input's size.
+
+    MobileNetV2's first 14 blocks (ImageNet weights; strides 4, 8 and 16) and a small top-down decoder
+    that upsamples the deepest features and merges the shallower ones (an FPN-style path). Fully
+    convolutional, so any frame shape runs; the product feeds frames with a 160-pixel long side.
+    """
+
+    def __init__(self, width: int = 48):
+        super().__init__()
+        features = MobileNetV2().features
+        self.stem, self.mid, self.deep = features[:4], features[4:7], features[7:14]  # 24, 32, 96 channels
+        self.lateral = nn.ModuleList([ConvBNReLU(c, width, kernel=1) for c in (96, 32, 24)])
+        self.fuse = nn.ModuleList([separable(width, width) for _ in range(2)])
+        self.head = nn.Conv2d(width, 1, 1)
+
+    def load_backbone(self, imagenet_weights: str | Path) -> LesionSegmenter:
+        """ImageNet weights for the backbone blocks (the decoder starts fresh)."""
+        full = load_imagenet_weights(MobileNetV2(), imagenet_weights).features
+        for part, blocks in ((self.stem, full[:4]), (self.mid, full[4:7]), (self.deep, full[7:14])):
+            part.load_state_dict(blocks.state_dict())
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f4 = self.stem(x)
+        f8 = self.mid(f4)
+        y = self.lateral[0](self.deep(f8))
+        for fuse, lateral, skip in zip(self.fuse, self.lateral[1:], (f8, f4)):
+            y = nn.functional.interpolate(y, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            y = fuse(y + lateral(skip))
+        return self.head(y)

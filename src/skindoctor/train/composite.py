@@ -1,0 +1,133 @@
+"""Camera-like training frames for the lesion localiser, with the lesion's mask in frame coordinates.
+
+A HAM10000 photo and its mask are placed on skin at a random scale and position, the way a phone
+or webcam shows a spot: the whole photo feathered into the frame, only the lesion with a ring of its
+own skin blended onto other skin, or the photo filling the frame (an upload). Skin comes from other
+HAM10000 photos with their lesion painted out, or a skin-toned field with texture and lighting.
+Negatives (no lesion, empty mask) are bare skin and everyday photos. Camera effects (light, white
+balance, blur, noise, JPEG) come from ``augment.camera_effects``; they leave the geometry unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .augment import camera_effects
+
+FRAME = (320, 240)  # composed at twice the localiser's input, then shrunk as the product shrinks a camera frame
+
+
+@dataclass(frozen=True)
+class LesionPhoto:
+    image: np.ndarray  # RGB uint8
+    mask: np.ndarray  # uint8, 255 = lesion, same height and width
+
+
+def bare_skin(photo: LesionPhoto) -> np.ndarray:
+    """The photo with its lesion painted out (what the skin around it would look like alone)."""
+    ring = cv2.dilate(photo.mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+    return cv2.inpaint(photo.image, ring, 5, cv2.INPAINT_TELEA)
+
+
+def skin_field(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A skin-toned field with low-frequency texture: light to dark skin, pinkish to olive."""
+    w, h = size
+    tone = np.float32([rng.uniform(120, 240), 0, 0])
+    tone[1] = tone[0] * rng.uniform(0.62, 0.85)
+    tone[2] = tone[1] * rng.uniform(0.75, 0.95)
+    coarse = rng.normal(0, rng.uniform(3, 12), (max(2, h // 24), max(2, w // 24), 1)).astype(np.float32)
+    texture = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)[..., None]
+    return np.clip(tone + texture + rng.normal(0, 2, (h, w, 3)), 0, 255).astype(np.uint8)
+
+
+def skin_background(skins: list[np.ndarray], size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A frame of skin: a painted-out HAM10000 photo (zoomed, flipped) or a synthetic skin field."""
+    w, h = size
+    if not skins or rng.random() < 0.3:
+        return skin_field(size, rng)
+    skin = skins[int(rng.integers(len(skins)))]
+    sh, sw = skin.shape[:2]
+    zoom = rng.uniform(0.6, 1.0)
+    cw, ch = int(sw * zoom), int(sh * zoom)
+    x0, y0 = int(rng.integers(0, sw - cw + 1)), int(rng.integers(0, sh - ch + 1))
+    out = cv2.resize(skin[y0:y0 + ch, x0:x0 + cw], (w, h), interpolation=cv2.INTER_LINEAR)
+    return out[:, ::-1] if rng.random() < 0.5 else out
+
+
+def _oriented(photo: LesionPhoto, rng: np.random.Generator) -> LesionPhoto:
+    """A random flip and rotation by a multiple of 90° (lesions have no up)."""
+    image, mask = photo.image, photo.mask
+    k = int(rng.integers(4))
+    image, mask = np.rot90(image, k), np.rot90(mask, k)
+    if rng.random() < 0.5:
+        image, mask = image[:, ::-1], mask[:, ::-1]
+    return LesionPhoto(np.ascontiguousarray(image), np.ascontiguousarray(mask))
+
+
+def feather(h: int, w: int) -> np.ndarray:
+    """An (h, w, 1) alpha that is 1 inside an ellipse filling the box and fades to 0 at its edge."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    d = np.sqrt(((xx - w / 2) / (w / 2)) ** 2 + ((yy - h / 2) / (h / 2)) ** 2)
+    return np.clip((1.05 - d) / 0.25, 0, 1)[..., None]
+
+
+def _lesion_alpha(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The lesion and a ring of its own skin, with a soft edge."""
+    grow = int(rng.integers(5, 25)) | 1
+    ring = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+    return cv2.GaussianBlur(ring.astype(np.float32) / 255, (0, 0), grow / 3)
+
+
+def place(photo: LesionPhoto, background: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The photo on ``background`` at a random scale and position → (frame, mask), frame-sized."""
+    h, w = background.shape[:2]
+    photo = _oriented(photo, rng)
+    ph0, pw0 = photo.image.shape[:2]
+    if rng.random() < 0.3:  # an upload: the photo fills the frame, zoomed in a little at most
+        zoom = rng.uniform(0.8, 1.0)
+        cw, ch = int(pw0 * zoom), int(ph0 * zoom)
+        x0, y0 = int(rng.integers(0, pw0 - cw + 1)), int(rng.integers(0, ph0 - ch + 1))
+        image = cv2.resize(photo.image[y0:y0 + ch, x0:x0 + cw], (w, h), interpolation=cv2.INTER_LINEAR)
+        mask = cv2.resize(photo.mask[y0:y0 + ch, x0:x0 + cw], (w, h), interpolation=cv2.INTER_NEAREST)
+        return image, mask
+    scale = rng.uniform(0.3, 1.2) * min(w / pw0, h / ph0)  # from a small spot to a photo overflowing the frame
+    pw, ph = max(8, int(pw0 * scale)), max(8, int(ph0 * scale))
+    image = cv2.resize(photo.image, (pw, ph), interpolation=cv2.INTER_AREA).astype(np.float32)
+    lesion = cv2.resize(photo.mask, (pw, ph), interpolation=cv2.INTER_NEAREST)
+    if rng.random() < 0.5:  # the whole photo, feathered at its edge
+        alpha = feather(ph, pw)[..., 0]
+    else:  # only the lesion and its own skin, toned to the new skin
+        alpha = _lesion_alpha(lesion, rng)
+    x0 = int(rng.integers(-pw // 4, w - 3 * pw // 4 + 1))
+    y0 = int(rng.integers(-ph // 4, h - 3 * ph // 4 + 1))
+    xs, ys, xe, ye = max(0, x0), max(0, y0), min(w, x0 + pw), min(h, y0 + ph)
+    frame = background.astype(np.float32)
+    window = frame[ys:ye, xs:xe]
+    part, a = image[ys - y0:ye - y0, xs - x0:xe - x0], alpha[ys - y0:ye - y0, xs - x0:xe - x0, None]
+    own_skin = image[lesion == 0].mean(axis=0) if (lesion == 0).any() else image.reshape(-1, 3).mean(axis=0)
+    part = part + (window.reshape(-1, 3).mean(axis=0) - own_skin) * rng.uniform(0.0, 0.8)
+    frame[ys:ye, xs:xe] = a * part + (1 - a) * window
+    mask = np.zeros((h, w), np.uint8)
+    mask[ys:ye, xs:xe] = lesion[ys - y0:ye - y0, xs - x0:xe - x0]
+    return np.clip(frame, 0, 255).astype(np.uint8), mask
+
+
+def scene(photo: LesionPhoto | None, skins: list[np.ndarray], rng: np.random.Generator,
+          everyday: np.ndarray | None = None, size: tuple[int, int] = FRAME,
+          out_size: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One training frame and its mask: ``photo`` on skin, or (photo None) bare skin or ``everyday``."""
+    w, h = size
+    if photo is not None:
+        frame, mask = place(photo, skin_background(skins, size, rng), rng)
+    elif everyday is not None:
+        frame, mask = cv2.resize(everyday, (w, h), interpolation=cv2.INTER_AREA), np.zeros((h, w), np.uint8)
+    else:
+        frame, mask = skin_background(skins, size, rng), np.zeros((h, w), np.uint8)
+    frame = camera_effects(frame, rng)
+    if out_size is not None:
+        frame = cv2.resize(frame, out_size, interpolation=cv2.INTER_AREA)
+        mask = cv2.resize(mask, out_size, interpolation=cv2.INTER_AREA)
+    return frame, mask

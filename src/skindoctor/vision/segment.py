@@ -1,0 +1,119 @@
+"""The learned lesion localiser: a small segmentation network (ONNX) finds the lesion in the frame.
+
+The frame is shrunk to the card's long side (160 px; any aspect, the network is fully
+convolutional), the network gives each pixel a lesion probability, and the connected region with
+the most probability becomes the box, mapped back to frame pixels. No region whose peak reaches
+the card's presence threshold → no box. Trained and measured by ``skindoctor train-localizer``
+(docs/localization.md); the colour localiser stays as the fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import ModelError
+from ..model_card import LocalizerSpec, ModelCard
+from .localize import Box, LesionLocalizer, Localization, Localizer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Region:
+    """The chosen lesion region on the heat map's grid."""
+
+    box: Box  # in heat-map pixels
+    area_fraction: float  # region pixels / heat-map pixels
+    peak: float  # highest lesion probability inside it
+    mask: np.ndarray  # bool, heat-map sized
+
+
+def input_shape(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """(width, height) of the network's input for a frame: the long side scaled to ``long_side``."""
+    f = long_side / max(width, height)
+    return max(16, round(width * f)), max(16, round(height * f))
+
+
+def best_region(prob: np.ndarray, mask_threshold: float) -> Region | None:
+    """The connected region above ``mask_threshold`` that holds the most lesion probability."""
+    above = (prob >= mask_threshold).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)
+    if n < 2:
+        return None
+    mass = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=n)
+    best = 1 + int(np.argmax(mass[1:]))
+    x, y, w, h, area = stats[best]
+    region = labels == best
+    return Region(Box(int(x), int(y), int(x + w), int(y + h)), float(area / prob.size), float(prob[region].max()),
+                  region)
+
+
+def contrast(image: np.ndarray, region: np.ndarray) -> float:
+    """Colour distance (8-bit Lab, as the colour localiser reports it) between the region and the rest."""
+    if region.all() or not region.any():
+        return 0.0
+    lab = cv2.cvtColor(image, cv2.COLOR_RGB2LAB)
+    inside = region.astype(np.uint8)
+    a, b = np.float32(cv2.mean(lab, mask=inside)[:3]), np.float32(cv2.mean(lab, mask=1 - inside)[:3])
+    return float(np.sqrt(((a - b) ** 2).sum()))
+
+
+def card_localizer(model_dir: str | Path, card: ModelCard, choice: str = "auto", threads: int = 1) -> Localizer:
+    """The localiser to use: the card's learned one (``auto`` when its file is there, ``learned`` always),
+    else the colour method (``colour``, or ``auto`` with none in the card)."""
+    if choice == "colour" or (choice == "auto" and card.localizer is None):
+        return LesionLocalizer()
+    if card.localizer is None:
+        raise ModelError("the model card names no learned localiser (train one with `skindoctor train-localizer`)")
+    try:
+        return SegmentLocalizer(model_dir, card.localizer, threads=threads)
+    except FileNotFoundError as e:
+        if choice == "learned":
+            raise ModelError(str(e)) from None
+        log.warning("%s: finding lesions by colour instead", e)
+        return LesionLocalizer()
+
+
+class SegmentLocalizer:
+    """``locate(frame)`` → the lesion box from the segmentation network named in the model card."""
+
+    def __init__(self, model_dir: str | Path, spec: LocalizerSpec, variant: str | None = None, threads: int = 1):
+        import onnxruntime as ort
+
+        self.spec, self.variant = spec, variant or spec.variant
+        path = Path(model_dir) / spec.files[self.variant]
+        if not path.is_file():
+            raise FileNotFoundError(f"localiser model not found: {path}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+        self.mean = np.float32(spec.mean) * 255
+        self.scale = 1 / (np.float32(spec.std) * 255)
+
+    def heatmap(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(the frame at the network's input size, lesion probability per pixel of it)."""
+        h, w = frame.shape[:2]
+        small = cv2.resize(frame, input_shape(w, h, self.spec.long_side), interpolation=cv2.INTER_AREA)
+        x = ((small.astype(np.float32) - self.mean) * self.scale).transpose(2, 0, 1)[None]
+        logits = self.session.run(None, {self.input_name: x})[0][0, 0]
+        logits = cv2.resize(logits, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_LINEAR)
+        return small, 1 / (1 + np.exp(-logits))
+
+    def locate(self, frame: np.ndarray, small: np.ndarray | None = None) -> Localization:
+        """``small`` (the shared working copy) is not used: the network has its own input size."""
+        h, w = frame.shape[:2]
+        image, prob = self.heatmap(frame)
+        region = best_region(prob, self.spec.mask_threshold)
+        if region is None or region.peak < self.spec.present_threshold:
+            return Localization(None, region.area_fraction if region else 0.0, 0.0)
+        fx, fy = w / prob.shape[1], h / prob.shape[0]
+        b = region.box
+        box = Box(int(b.x0 * fx), int(b.y0 * fy), min(w, int(np.ceil(b.x1 * fx))), min(h, int(np.ceil(b.y1 * fy))))
+        return Localization(box, region.area_fraction, contrast(image, region.mask))
