@@ -77,8 +77,8 @@ def main() -> None:
     work = Path(tempfile.mkdtemp())
     first = load_rgb(picks[0][1])
     clip = write_y4m([Segment(first, 4.0, scale=420 / first.shape[1], motion=4)], work / "phone.y4m")
-    apps = {k: create_app(get_settings(llm_provider="none", localizer=k)) for k in ("auto", "colour")}
-    with LiveServer(apps["auto"]) as learned, LiveServer(apps["colour"]) as colour, sync_playwright() as pw:
+    apps = {k: create_app(get_settings(llm_provider="none", localizer=k)) for k in ("learned", "colour")}
+    with LiveServer(apps["learned"]) as learned, LiveServer(apps["colour"]) as colour, sync_playwright() as pw:
         for name, photo in picks:
             shots = []
             for key, server in (("learned", learned), ("colour", colour)):

@@ -32,16 +32,29 @@ def test_the_card_names_the_learned_localiser_and_load_uses_it():
     card = load_card(MODELS)
     assert card.localizer is not None
     assert all((MODELS / f).is_file() for f in card.localizer.files.values())
-    assert isinstance(skindoctor.load().localizer, SegmentLocalizer)
-    colour = skindoctor.load(settings=get_settings(localizer="colour"))
-    assert isinstance(colour.localizer, LesionLocalizer)
+    assert not card.localizer.default  # the card keeps the colour method until the classifier gains on its crops
+    assert isinstance(skindoctor.load().localizer, LesionLocalizer)
+    learned = skindoctor.load(settings=get_settings(localizer="learned"))
+    assert isinstance(learned.localizer, SegmentLocalizer)
+    assert isinstance(skindoctor.load(settings=get_settings(localizer="colour")).localizer, LesionLocalizer)
+
+
+def test_health_says_which_localiser_runs():
+    from fastapi.testclient import TestClient
+
+    from skindoctor.web.app import create_app
+
+    for choice, name in (("learned", "learned"), ("auto", "colour"), ("colour", "colour")):
+        with TestClient(create_app(get_settings(model_dir=MODELS, llm_provider="none", localizer=choice))) as client:
+            assert client.get("/healthz").json()["localizer"] == name
 
 
 def test_a_missing_localiser_file_falls_back_to_colour_unless_asked_for(tmp_path, caplog):
     card = load_card(MODELS)
     for name in card.files.values():
         shutil.copy2(MODELS / name, tmp_path / name)
-    card.save(tmp_path)  # names the localiser, whose files are not in tmp_path
+    card.localizer = card.localizer.model_copy(update={"default": True})
+    card.save(tmp_path)  # names the localiser as the default, but its files are not in tmp_path
     with caplog.at_level(logging.WARNING):
         assert isinstance(card_localizer(tmp_path, card, "auto"), LesionLocalizer)
     assert "localiser model not found" in caplog.text

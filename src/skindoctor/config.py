@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     model_dir: Path = Field(default_factory=default_models_dir)
     model_variant: str | None = None  # default: the card's default_variant
     threads: int = 1
-    localizer: Literal["auto", "learned", "colour"] = "auto"  # auto: the card's learned localiser when it has one
+    localizer: Literal["auto", "learned", "colour"] = "auto"  # auto: the card's choice (its localizer.default)
     lang: Literal[LANGUAGES] = "en"  # type: ignore[valid-type]  (any language with a message file)
 
     # live recognition

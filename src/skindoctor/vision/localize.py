@@ -77,6 +77,8 @@ class Localizer(Protocol):
 class LesionLocalizer:
     """The colour localiser: ``locate(frame)`` → the most plausible lesion box (or none)."""
 
+    name = "colour"
+
     def __init__(self, min_area: float = 0.004, min_contrast: float = 8.0):
         self.min_area, self.min_contrast = min_area, min_contrast
 

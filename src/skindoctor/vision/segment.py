@@ -64,9 +64,9 @@ def contrast(image: np.ndarray, region: np.ndarray) -> float:
 
 
 def card_localizer(model_dir: str | Path, card: ModelCard, choice: str = "auto", threads: int = 1) -> Localizer:
-    """The localiser to use: the card's learned one (``auto`` when its file is there, ``learned`` always),
-    else the colour method (``colour``, or ``auto`` with none in the card)."""
-    if choice == "colour" or (choice == "auto" and card.localizer is None):
+    """The localiser to use: the card's learned one (``learned``, or ``auto`` when the card makes it the
+    default and its file is there), else the colour method."""
+    if choice == "colour" or (choice == "auto" and not (card.localizer and card.localizer.default)):
         return LesionLocalizer()
     if card.localizer is None:
         raise ModelError("the model card names no learned localiser (train one with `skindoctor train-localizer`)")
@@ -81,6 +81,8 @@ def card_localizer(model_dir: str | Path, card: ModelCard, choice: str = "auto",
 
 class SegmentLocalizer:
     """``locate(frame)`` → the lesion box from the segmentation network named in the model card."""
+
+    name = "learned"
 
     def __init__(self, model_dir: str | Path, spec: LocalizerSpec, variant: str | None = None, threads: int = 1):
         import onnxruntime as ort

@@ -16,8 +16,9 @@ router = APIRouter()
 @router.get("/healthz")
 async def healthz(services: ServicesDep) -> dict:
     clf = services.classifier
+    localizer = services.pipeline.localizer
     return {"status": "ok", "model": clf.card.name, "variant": clf.variant, "classes": len(clf.classes),
-            "live_sessions": services.live_sessions}
+            "localizer": getattr(localizer, "name", type(localizer).__name__), "live_sessions": services.live_sessions}
 
 
 @router.get("/", include_in_schema=False)
