@@ -194,7 +194,10 @@ def write_report(out: Path, rows, accuracy, card, sample: int) -> None:
               "no lesion. Trained by `skindoctor train-localizer` on camera-like frames composed from the train "
               "split's photos and masks (docs/camera_domain.md has the classifier's recipe). Colour: distance from "
               "the skin in Lab on a 128-px working copy, Otsu threshold, the most plausible connected component; "
-              "the fallback when a card names no learned localiser, or with `SKINDOCTOR_LOCALIZER=colour`."]
+              "the product's default (the learned localiser runs with `SKINDOCTOR_LOCALIZER=learned`: on smartphone "
+              "photos, which it was not trained on, the classifier did worse on its crops; README, \"Finding the "
+              "lesion\").", "", "Times are p50 of single calls on this machine in the run that wrote this file (they "
+              "vary with what else runs; `skindoctor bench` gives the frame path's stages)."]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     print(f"wrote {out}")
