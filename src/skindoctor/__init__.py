@@ -38,8 +38,8 @@ def load(model_dir: str | Path | None = None, variant: str | None = None, thread
     """The pipeline for a model folder (default: the shipped model, or ``SKINDOCTOR_MODEL_DIR``).
 
     ``variant``: ``int8`` (the card's default) or ``fp32``; ``threads``: ONNX Runtime threads (default 1);
-    ``localizer``: anything with ``locate(frame, small)`` (default: the card's learned localiser, else the
-    colour method; ``SKINDOCTOR_LOCALIZER=colour`` picks the colour method); ``settings``:
+    ``localizer``: anything with ``locate(frame, small)`` (default: the card's choice, ``localizer.default`` —
+    the colour method for the shipped card; ``SKINDOCTOR_LOCALIZER=learned|colour`` overrides it); ``settings``:
     the hold, LLM and other options (default: from ``SKINDOCTOR_*`` variables); ``card``: a card to use
     instead of the folder's (evaluation re-chooses thresholds on one).
     """

@@ -49,14 +49,13 @@ def cmd_train(args) -> int:
 
 
 def cmd_train_localizer(args) -> int:
+    from .model_card import default_models_dir
     from .train.localizer import attach_to_card, export_localizer, train_localizer
 
     data = Path(args.data)
     fit = train_localizer(data / "ham10000", Path(args.split), Path(args.weights), Path(args.out), steps=args.steps,
                           batch=args.batch_size, lr=args.lr, threads=args.threads, nonlesion=data / "nonlesion",
                           val_frames=args.val_frames, limit=args.limit)
-    from .model_card import default_models_dir
-
     model_dir = Path(args.model_dir or default_models_dir())
     spec = export_localizer(fit.model, fit.spec, model_dir, fit.calibration, fit.validation)
     attach_to_card(model_dir, spec)

@@ -75,7 +75,8 @@ class ModelCard(BaseModel):
         None, description="P(reject_class) from which a lesion answer is marked uncertain (the picture looks "
                           "unlike the lesions the model was trained on)")
     localizer: LocalizerSpec | None = Field(
-        None, description="the learned lesion localiser; without it the colour localiser finds the lesion")
+        None, description="the learned lesion localiser; without it, or unless it is the default, the colour "
+                          "localiser finds the lesion")
     metrics: dict[str, Any] = {}
     training: dict[str, Any] = {}
     provenance: dict[str, Any] = {}

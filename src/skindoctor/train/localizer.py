@@ -21,7 +21,7 @@ from torch import nn
 
 from ..model_card import LocalizerSpec, load_card
 from ..vision.localize import Box
-from ..vision.segment import best_region, input_shape
+from ..vision.segment import SegmentLocalizer, best_region, input_shape, to_input
 from .composite import LesionPhoto, bare_skin, scene
 from .data import Sample, load_rgb, read_ham10000, read_split
 from .model import LesionSegmenter, freeze_batchnorm_statistics
@@ -52,11 +52,6 @@ def mask_box(mask: np.ndarray) -> Box | None:
     """The bounding box of a mask's lesion pixels (>127), or None when it has none."""
     ys, xs = np.nonzero(mask > 127)
     return Box(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(xs) else None
-
-
-def to_input(frames: list[np.ndarray], spec: LocalizerSpec) -> np.ndarray:
-    x = np.stack(frames).astype(np.float32) / 255
-    return ((x - np.float32(spec.mean)) / np.float32(spec.std)).transpose(0, 3, 1, 2)
 
 
 @dataclass
@@ -152,8 +147,7 @@ def load_sources(data: Path, split_csv: Path, nonlesion: Path | None, limit: int
 @dataclass
 class Trained:
     model: nn.Module
-    spec: LocalizerSpec
-    best: dict  # the chosen step's validation figures
+    spec: LocalizerSpec  # its metrics hold the chosen step's validation figures
     validation: FrameSet
     calibration: list[np.ndarray]  # training frames for int8 calibration
 
@@ -213,13 +207,12 @@ def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, s
     best |= {"validation_after_threshold": score(probs, val.masks, spec)}
     log.info("best step %s; presence threshold %.3f", best, spec.present_threshold)
     calibration = compose(photos["train"], skins["train"], everyday["train"], 200, np.random.default_rng(2)).frames
-    return Trained(model, spec.model_copy(update={"metrics": {"validation": best}}), best, val, calibration)
+    return Trained(model, spec.model_copy(update={"metrics": {"validation": best}}), val, calibration)
 
 
 def export_localizer(model: nn.Module, spec: LocalizerSpec, model_dir: Path, calibration: list[np.ndarray],
                      validation: FrameSet, name: str = "skindoctor-loc") -> LocalizerSpec:
     """fp32 and int8 ONNX beside the card; int8 is the default only if its validation IoU holds (≤ 0.01 lower)."""
-    import onnxruntime as ort
     from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -238,17 +231,11 @@ def export_localizer(model: nn.Module, spec: LocalizerSpec, model_dir: Path, cal
                     weight_type=QuantType.QInt8)
     pre.unlink()
 
-    def onnx_probs(path: Path) -> list[np.ndarray]:
-        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        out = []
-        for f in validation.frames:
-            logits = sess.run(None, {INPUT_NAME: to_input([f], spec)})[0][0, 0]
-            out.append(1 / (1 + np.exp(-cv2.resize(logits, f.shape[1::-1], interpolation=cv2.INTER_LINEAR))))
-        return out
-
     spec = spec.model_copy(update={"files": {"fp32": fp32.name, "int8": int8.name}})
-    results = {variant: score(onnx_probs(model_dir / file), validation.masks, spec)
-               for variant, file in spec.files.items()}
+    results = {}
+    for variant in spec.files:  # scored through the product's own localiser code
+        runtime = SegmentLocalizer(model_dir, spec, variant=variant)
+        results[variant] = score([runtime.heatmap(f)[1] for f in validation.frames], validation.masks, spec)
     variant = "int8" if results["int8"]["mean_iou"] >= results["fp32"]["mean_iou"] - 0.01 else "fp32"
     log.info("ONNX validation: %s → default %s", results, variant)
     return spec.model_copy(update={"variant": variant, "metrics": {**spec.metrics, "onnx_validation": results}})

@@ -39,6 +39,12 @@ def input_shape(width: int, height: int, long_side: int) -> tuple[int, int]:
     return max(16, round(width * f)), max(16, round(height * f))
 
 
+def to_input(frames: list[np.ndarray], spec: LocalizerSpec) -> np.ndarray:
+    """RGB uint8 frames of one size → the network's NCHW float input, ``(x/255 - mean) / std``."""
+    x = np.stack(frames).astype(np.float32) / 255
+    return ((x - np.float32(spec.mean)) / np.float32(spec.std)).transpose(0, 3, 1, 2)
+
+
 def best_region(prob: np.ndarray, mask_threshold: float) -> Region | None:
     """The connected region above ``mask_threshold`` that holds the most lesion probability."""
     above = (prob >= mask_threshold).astype(np.uint8)
@@ -96,15 +102,12 @@ class SegmentLocalizer:
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
-        self.mean = np.float32(spec.mean) * 255
-        self.scale = 1 / (np.float32(spec.std) * 255)
 
     def heatmap(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(the frame at the network's input size, lesion probability per pixel of it)."""
         h, w = frame.shape[:2]
         small = cv2.resize(frame, input_shape(w, h, self.spec.long_side), interpolation=cv2.INTER_AREA)
-        x = ((small.astype(np.float32) - self.mean) * self.scale).transpose(2, 0, 1)[None]
-        logits = self.session.run(None, {self.input_name: x})[0][0, 0]
+        logits = self.session.run(None, {self.input_name: to_input([small], self.spec)})[0][0, 0]
         logits = cv2.resize(logits, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_LINEAR)
         return small, 1 / (1 + np.exp(-logits))
 
