@@ -18,6 +18,12 @@ $(VENV)/.runtime: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e .
 	touch $@
 
+# The page's on-device mode runs the model in the browser with onnxruntime-web, fetched once from the npm
+# registry (pinned, integrity-checked). Without it the page still works, in server mode.
+WEB_RUNTIME := src/skindoctor/web/static/vendor/onnxruntime-web/VERSION
+$(WEB_RUNTIME): src/skindoctor/web/browser_runtime.py | $(VENV)/.runtime
+	$(BIN)/skindoctor fetch-browser-runtime || echo "on-device mode unavailable: the page runs in server mode"
+
 # llama-cpp-python builds from source once per machine (pip keeps the wheel in its cache).
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
 
@@ -28,7 +34,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
 
-run: $(VENV)/.runtime
+run: $(VENV)/.runtime $(WEB_RUNTIME)
 	$(BIN)/skindoctor serve --host $(HOST) --port $(PORT)
 
 # Browser tests drive Debian's Chromium; Korean text needs a CJK font. Installed when running as root.
@@ -40,7 +46,7 @@ browser-deps:
 	else echo "chromium or a CJK font is missing (apt-get install chromium fonts-noto-cjk): browser tests will skip"; fi
 
 # pytest exits 5 when nothing was collected; that is not a failure of the product.
-test: $(VENV)/.dev browser-deps
+test: $(VENV)/.dev $(WEB_RUNTIME) browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # ruff, configured in pyproject.toml

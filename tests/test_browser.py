@@ -114,10 +114,12 @@ def no_scrollbar(page) -> bool:
         return e.scrollHeight <= innerHeight && e.scrollWidth <= innerWidth; }""")
 
 
-def test_live_page_confirms_explains_and_prints(server, browser):
+@pytest.mark.parametrize("run", ["device", "server"])  # the model in the browser, or frames over the WebSocket
+def test_live_page_confirms_explains_and_prints(server, browser, run):
     page = browser.new_page(viewport={"width": 900, "height": 1100})
     failures = watch_failures(page)
-    page.goto(server.url + "/?lang=en")
+    page.goto(server.url + f"/?lang=en&run={run}")
+    page.wait_for_selector(f"#run-mode{'.device' if run == 'device' else ':not(.device)'}", state="attached")
     assert "not a medical device" in page.inner_text(".disclaimer")
     page.click("#start-camera")
     progress, labels, start = [], [], time.monotonic()
@@ -241,11 +243,12 @@ def test_kiosk_asks_for_full_screen_on_the_first_touch(server, browser):
     page.close()
 
 
-def test_upload_shows_the_photo_box_and_crop_with_upload_wording(server, pw, test_split_samples):
+@pytest.mark.parametrize("run", ["device", "server"])
+def test_upload_shows_the_photo_box_and_crop_with_upload_wording(server, pw, test_split_samples, run):
     sample = next(s for s in test_split_samples if s.label == "bkl")
     b = launch(pw, extra=["--deny-permission-prompts"])
     page = b.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)  # a phone
-    page.goto(server.url + "/?lang=en")
+    page.goto(server.url + f"/?lang=en&run={run}")
     page.click("#start-camera")
     assert wait_text(page, "#status", lambda s: "upload" in s, 10)
     page.set_input_files("#upload", str(sample.path))
@@ -256,7 +259,7 @@ def test_upload_shows_the_photo_box_and_crop_with_upload_wording(server, pw, tes
     assert page.inner_text("#status") == i18n.text("upload.ok", "en")
     assert page.inner_text("#result-name") and page.inner_text("#result-care")
     assert page.locator("#result-top3 li").count() == 3
-    shot(page, "phone-upload-result")
+    shot(page, f"phone-upload-result-{run}")
     page.set_input_files("#upload", files=[{"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}])
     assert wait_text(page, "#status", lambda s: UI_EN["uploadFailed"] in s, 10)
     assert page.is_hidden("#result") and page.is_hidden("#photo")

@@ -212,6 +212,15 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_fetch_browser_runtime(args) -> int:
+    from .web import browser_runtime
+
+    fetched = browser_runtime.fetch()
+    print(f"onnxruntime-web {browser_runtime.VERSION} {'fetched into' if fetched else 'already in'} "
+          f"{browser_runtime.RUNTIME_DIR}", file=sys.stderr)
+    return 0
+
+
 def cmd_bench(args) -> int:
     try:
         from .dev.benchmark import run
@@ -405,6 +414,10 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--lang", choices=LANGUAGES, default=None)
     _add_model_args(sv)
     sv.set_defaults(func=cmd_serve)
+
+    fr = sub.add_parser("fetch-browser-runtime", help="download onnxruntime-web (pinned, checked) for the page's "
+                        "on-device mode; the install step runs it")
+    fr.set_defaults(func=cmd_fetch_browser_runtime)
 
     b = sub.add_parser("bench", help="measure speed, memory and sizes on this machine → docs/benchmarks.md")
     b.add_argument("--model-dir", help="default: models/")

@@ -101,7 +101,7 @@ class Advisor:
         return class_names(self.classes[self.index[code]], kb.language)
 
     def top3(self, probs: np.ndarray, kb: Knowledge) -> list[Candidate]:
-        order = np.argsort(-np.asarray(probs))[:3]
+        order = np.argsort(-np.asarray(probs), kind="stable")[:3]  # equal ones in class order
         return [Candidate(code=self.classes[i].code, probability=float(probs[i]),
                           **dict(zip(("name", "plain_name"), self.names(self.classes[i].code, kb)))) for i in order]
 

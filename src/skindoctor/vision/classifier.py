@@ -46,7 +46,7 @@ class Prediction:
         return m / m.max() if m.max() > 0 else m
 
     def top_k(self, k: int = 3) -> list[tuple[str, float]]:
-        order = np.argsort(-self.probs)[:k]
+        order = np.argsort(-self.probs, kind="stable")[:k]
         return [(self.classes[i], float(self.probs[i])) for i in order]
 
 

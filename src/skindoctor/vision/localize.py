@@ -111,9 +111,9 @@ class LesionLocalizer:
                 continue
             cx, cy = centroids[i]
             off_centre = np.hypot((cx - sw / 2) / sw, (cy - sh / 2) / sh)
-            border = (x == 0) + (y == 0) + (x + bw == sw) + (y + bh == sh)
+            touches_border = x == 0 or y == 0 or x + bw == sw or y + bh == sh  # one penalty, however many sides
             fill = area / (bw * bh)
-            s = area * (1.2 - off_centre) * (0.55 ** border) * (0.5 + fill)
+            s = area * (1.2 - off_centre) * (0.55 if touches_border else 1.0) * (0.5 + fill)
             if s > best_score:
                 best, best_score = i, s
         if best == 0:

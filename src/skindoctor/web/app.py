@@ -20,7 +20,7 @@ from starlette.formparsers import MultiPartParser
 from .. import __version__
 from ..config import Settings, get_settings
 from ..errors import SkinDoctorError
-from . import api, live, pages
+from . import api, live, ondevice, pages
 from .security import SecurityMiddleware
 from .services import Services
 
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(live.router)
+    app.include_router(ondevice.router)
     app.mount("/docs/assets", StaticFiles(directory=SWAGGER_UI), name="docs-assets")
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     return app

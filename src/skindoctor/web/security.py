@@ -22,6 +22,8 @@ HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
+    # with the opener policy, makes the page cross-origin isolated: the in-browser model may use several threads
+    "Cross-Origin-Embedder-Policy": "require-corp",
     "Cache-Control": "no-store",
 }
 DOCS_PATHS = ("/docs",)  # Swagger UI (self-hosted) sets inline styles: its own policy, scripts still 'self' only

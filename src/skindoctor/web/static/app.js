@@ -1,12 +1,15 @@
-// AI Skin Doctor page: camera → WebSocket → live overlay → confirmed result card (+ streamed LLM wording).
-// All model logic (quality, localisation, classification, 3-second hold, triage) runs on the server; every
-// text comes from the server's message tables (/api/v1/messages/{lang}), so a language switch redraws all of it.
+// AI Skin Doctor page: camera → analysis → live overlay → confirmed result card.
+// The analysis (quality, localisation, classification, 3-second hold, triage) runs either on this device
+// (ondevice/engine.js: the same model and rules in the browser, nothing sent, works offline through the service
+// worker) or on the server (camera frames over a WebSocket, uploads by POST, care text reworded by the LLM).
+// On-device is chosen when the browser can run it; the header's button switches. Every text comes from the
+// server's message tables (/api/v1/messages/{lang}, kept offline), so a language switch redraws all of it.
 "use strict";
 
 const params = new URLSearchParams(location.search);
 const kiosk = location.pathname.replace(/\/$/, "") === "/kiosk" || params.get("kiosk") === "1";
 let LANGS = ["en", "ko"];  // the page's own buttons; a language with a message file on the server is added at start
-const HISTORY_KEY = "skindoctor.history.v1", HISTORY_ON = "skindoctor.history.enabled";
+const HISTORY_KEY = "skindoctor.history.v1", HISTORY_ON = "skindoctor.history.enabled", RUN_KEY = "skindoctor.run";
 const state = {
   lang: LANGS.includes(params.get("lang")) ? params.get("lang") : (navigator.language || "").startsWith("ko") ? "ko" : "en",
   resetSeconds: Math.max(5, Number(params.get("reset")) || 30),
@@ -16,6 +19,7 @@ const state = {
   stream: null, ws: null, inFlight: false, showingResult: false, lastResult: null, lastDiagnosis: null,
   status: null, notice: null, photo: null, mode: "idle",  // mode: idle | camera | upload
   frameTimer: null, countdownTimer: null, reconnectDelay: 1000, adviceAbort: null, lastLesionAt: 0, analysedAt: null,
+  run: "server", bundle: null, engine: null, engineReady: null, lastFrameAt: 0,  // run: where the analysis runs ("device" | "server")
 };
 const $ = (id) => document.getElementById(id);
 
@@ -51,14 +55,61 @@ function applyLanguage() {
   $("crop").setAttribute("aria-label", t("analysedCrop"));
   document.title = t("title");
   if (state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(JSON.stringify({ type: "config", lang: state.lang }));
+  renderRun();
   renderStatus();
   renderNotice();
   drawOverlay(state.lastResult);
   renderHistory();
   if (state.lastDiagnosis) {
-    renderResult(state.lastDiagnosis, true);  // names, reasons and labels at once; the wording follows
-    streamAdvice(state.lastDiagnosis);
+    if (state.run === "device") {  // the knowledge base's text in the new language, worded here
+      const d = state.lastDiagnosis;
+      state.lastDiagnosis = { ...d, advice: state.engine.advice(d, state.lang) };
+      renderResult(state.lastDiagnosis, true);
+    } else {
+      renderResult(state.lastDiagnosis, true);  // names, reasons and labels at once; the wording follows
+      streamAdvice(state.lastDiagnosis);
+    }
   }
+}
+
+// ---------- where the analysis runs ----------
+function deviceAvailable() { return !!(state.bundle && state.bundle.available && typeof WebAssembly === "object"); }
+function renderRun() {
+  const button = $("run-mode");
+  button.hidden = !state.bundle;
+  const here = state.run === "device";
+  $("run-label").textContent = here ? t("runDevice") : t("runServer");
+  button.classList.toggle("device", here);
+  button.disabled = !deviceAvailable();
+  button.title = `${here ? t("runDeviceNote") : t("runServerNote")}` +
+    (deviceAvailable() ? ` — ${tr("ui.runSwitchTo", { mode: here ? t("runServer") : t("runDevice") })}` : "");
+  button.setAttribute("aria-label", button.title);
+  $("run-note").textContent = here ? t("runDeviceNote") : t("runServerNote");
+}
+async function useRun(run, remember) {
+  if (run === "device" && !deviceAvailable()) run = "server";
+  const camera = !!state.stream;
+  if (camera) stopCamera();
+  if (state.showingResult) startOver();
+  state.run = run;
+  if (remember) localStorage.setItem(RUN_KEY, run);
+  renderRun();
+  if (run === "device" && !state.engineReady) {
+    setStatus({ key: "preparingDevice" });
+    state.engineReady = import("/static/ondevice/engine.js")
+      .then(({ Engine }) => Engine.create(state.bundle, state.tables))
+      .then((engine) => { state.engine = engine; if (state.status?.key === "preparingDevice") setStatus(null); return engine; })
+      .catch((err) => {
+        console.error("on-device mode:", err);
+        state.engineReady = null;
+        state.run = "server";
+        renderRun();
+        setStatus({ key: "deviceFailed" });
+        return null;
+      });
+  }
+  if (state.run === "device") await state.engineReady;
+  if (camera) startCamera();
 }
 
 // status line: kept as what to say, not as text, so it can be said again in another language
@@ -110,7 +161,7 @@ async function startCamera() {
   $("placeholder").hidden = true;
   $("start-camera").textContent = t("stopCamera");
   state.lastLesionAt = performance.now();
-  openSocket();
+  if (state.run === "device") { setStatus({ key: "pointCamera" }); scheduleFrame(0); } else openSocket();
 }
 
 function cameraLost() {  // unplugged or taken by another program: say so, keep the page usable
@@ -166,15 +217,40 @@ function scheduleFrame(delay) {
 
 const grab = document.createElement("canvas");   // the frame being analysed
 const sent = document.createElement("canvas");   // a copy of it, for the card's crop
+function grabFrame(video) {
+  const scale = Math.min(1, 640 / video.videoWidth);
+  grab.width = Math.round(video.videoWidth * scale);
+  grab.height = Math.round(video.videoHeight * scale);
+  grab.getContext("2d", { willReadFrequently: true }).drawImage(video, 0, 0, grab.width, grab.height);
+}
+
+async function analyseOnDevice() {  // one camera frame through the browser's pipeline, at most max_rate a second
+  const video = $("video");
+  if (!state.stream || state.inFlight || state.showingResult || state.run !== "device") return;
+  if (!video.videoWidth || !state.engine) { scheduleFrame(100); return; }
+  const wait = 1000 / state.bundle.max_rate - (performance.now() - state.lastFrameAt);
+  if (wait > 0) { scheduleFrame(wait); return; }
+  state.lastFrameAt = performance.now();
+  grabFrame(video);
+  sent.width = grab.width; sent.height = grab.height;
+  sent.getContext("2d").drawImage(grab, 0, 0);
+  state.inFlight = true;
+  const { imageFromCanvas } = await import("/static/ondevice/engine.js");
+  let msg;
+  try { msg = await state.engine.process(imageFromCanvas(grab), performance.now() / 1000, state.lang); } catch (err) {
+    msg = { type: "error", message: String(err.message || err) };
+  }
+  if (state.stream && state.run === "device") onLiveMessage(msg);
+  else state.inFlight = false;
+}
+
 function sendFrame() {
+  if (state.run === "device") { analyseOnDevice(); return; }
   const video = $("video");
   const ws = state.ws;
   if (!ws || ws.readyState !== WebSocket.OPEN || state.inFlight || state.showingResult) return;
   if (!video.videoWidth) { scheduleFrame(100); return; }
-  const scale = Math.min(1, 640 / video.videoWidth);
-  grab.width = Math.round(video.videoWidth * scale);
-  grab.height = Math.round(video.videoHeight * scale);
-  grab.getContext("2d").drawImage(video, 0, 0, grab.width, grab.height);
+  grabFrame(video);
   state.inFlight = true;
   grab.toBlob((blob) => {
     if (!blob || ws.readyState !== WebSocket.OPEN) { state.inFlight = false; scheduleFrame(200); return; }
@@ -197,7 +273,7 @@ function onLiveMessage(msg) {
     else setStatus({ label: hold.candidate || msg.top_class, confidence: hold.confidence ?? msg.confidence });
     setNotice(hold.undecided);
     if (msg.diagnosis) {
-      showDiagnosis({ ...msg.diagnosis, source: sent, when: new Date() });
+      showDiagnosis({ ...msg.diagnosis, source: sent, when: new Date(), onDevice: state.run === "device" });
       return;
     }
   }
@@ -242,7 +318,7 @@ function showDiagnosis(diagnosis) {
   if (state.mode === "camera") setStatus({ key: "confirmed" });
   setNotice(null);
   renderResult(diagnosis, false);
-  streamAdvice(diagnosis);
+  if (state.run === "server") streamAdvice(diagnosis);  // on this device: the knowledge base's text, nothing sent
 }
 
 function drawCrop(d) {
@@ -317,7 +393,8 @@ function renderResult(d, refresh) {
   fillList("result-care", a.care);
   fillList("result-warning", a.warning_signs);
   $("result-see-doctor").textContent = a.see_doctor;
-  $("result-source").textContent = a.source === "llm" ? `${t("sourceLlm")} (${a.llm_model})` : t("sourceKb");
+  $("result-source").textContent = (a.source === "llm" ? `${t("sourceLlm")} (${a.llm_model})` : t("sourceKb"))
+    + (d.onDevice ? ` · ${t("runDevice")}` : "");
   fillList("result-sources", a.sources);
   const text = [a.appearance, a.description, ...(a.care || []), ...(a.warning_signs || [])].join(" ");
   $("glossary").hidden = !text.includes("ABCDE");
@@ -406,6 +483,11 @@ function startOver() {
     state.inFlight = false;
     scheduleFrame(0);
   }
+  if (state.run === "device" && state.engine) {
+    state.engine.reset();
+    state.inFlight = false;
+    if (state.stream) scheduleFrame(0);
+  }
   updateAttract();
   $("start-camera").focus({ preventScroll: true });
 }
@@ -440,22 +522,50 @@ async function onUpload(ev) {
   state.mode = "upload";
   setNotice(null);
   setStatus({ key: "analysing" });
-  const form = new FormData();
-  form.append("file", file, file.name);
   let img = null;
-  try { img = await loadImage(file); } catch (err) { /* the server says what is wrong with it */ }
+  try { img = await loadImage(file); } catch (err) { /* the server (or the check below) says what is wrong */ }
   if (img) showPhoto(img);
   try {
-    const res = await fetch(`/api/v1/diagnose?lang=${state.lang}`, { method: "POST", body: form });
-    const body = await res.json();
-    if (!res.ok) { showPhoto(null); setStatus({ prefix: "uploadFailed", text: body.detail || String(res.status) }); return; }
+    const { ok, body } = state.run === "device" ? await diagnoseOnDevice(file, img) : await diagnoseOnServer(file);
+    if (!ok) { showPhoto(null); setStatus({ prefix: "uploadFailed", text: body.detail }); return; }
     state.lastResult = img ? { ...body, width: img.naturalWidth, height: img.naturalHeight, hold: null } : null;
     drawOverlay(state.lastResult);
     if (!body.quality.ok) { setStatus({ quality: body.quality.reason, context: "upload" }); return; }
     setStatus({ quality: "ok", context: "upload" });
     showDiagnosis({ code: body.top_class, confidence: body.confidence, probabilities: body.probabilities,
-                    advice: body.advice, crop_box: body.crop_box, heatmap: body.heatmap, source: img, when: new Date() });
+                    advice: body.advice, crop_box: body.crop_box, heatmap: body.heatmap, source: img, when: new Date(),
+                    not_lesion: body.not_lesion, onDevice: state.run === "device" });
   } catch (err) { setStatus({ key: "uploadFailed" }); }
+}
+
+async function diagnoseOnServer(file) {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  const res = await fetch(`/api/v1/diagnose?lang=${state.lang}`, { method: "POST", body: form });
+  const body = await res.json();
+  return { ok: res.ok, body: res.ok ? body : { detail: body.detail || String(res.status) } };
+}
+
+async function diagnoseOnDevice(file, img) {  // the same checks and answer as the server's, in this browser
+  const mb = (n) => (n / 1e6).toFixed(n < 1e7 ? 1 : 0);
+  if (!img) return { ok: false, body: { detail: `${file.name}: not an image file (or a format this browser cannot read)` } };
+  const w = img.naturalWidth, h = img.naturalHeight;
+  if (w * h > state.bundle.max_image_pixels) {
+    return { ok: false, body: { detail: `${file.name}: ${w}×${h} pixels is over the ${state.bundle.max_image_pixels.toLocaleString("en")} pixel limit (${mb(w * h)} MP)` } };
+  }
+  if (Math.min(w, h) < 8) return { ok: false, body: { detail: `${file.name}: ${w}×${h} pixels is too small to analyse` } };
+  const bitmap = await createImageBitmap(file, { colorSpaceConversion: "none", imageOrientation: "from-image" });
+  const canvas = document.createElement("canvas");
+  canvas.width = bitmap.width; canvas.height = bitmap.height;
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.fillStyle = "#fff";  // transparent parts read as white, as the server composites them
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
+  const { imageFromCanvas } = await import("/static/ondevice/engine.js");
+  const engine = await state.engineReady;
+  if (!engine) return diagnoseOnServer(file);  // this browser could not run the model after all
+  return { ok: true, body: await engine.diagnose(imageFromCanvas(canvas), state.lang) };
 }
 
 // ---------- print summary for the doctor ----------
@@ -594,6 +704,13 @@ async function init() {
     if (!params.get("reset")) state.resetSeconds = cfg.kiosk_reset_seconds;
   } catch (err) { /* keep the page's defaults */ }
   await loadTables();
+  try { state.bundle = await (await fetch("/api/v1/ondevice")).json(); } catch (err) { state.bundle = null; }
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register("/sw.js").catch((err) => console.warn("offline use unavailable:", err));
+  }
+  $("run-mode").addEventListener("click", () => useRun(state.run === "device" ? "server" : "device", true));
+  const asked = params.get("run") || localStorage.getItem(RUN_KEY);
+  useRun(asked === "server" ? "server" : "device", false);  // on this device whenever the browser can
   try {
     const card = await (await fetch("/api/v1/model")).json();
     state.model = { name: card.name, variant: card.variant, version: card.software_version };
@@ -603,4 +720,5 @@ async function init() {
   setProgress(0);
   if (kiosk) { startCamera(); updateAttract(); }
 }
+window.skindoctorEngineStats = () => (state.engine ? { ...state.engine.stats } : null);  // for the page's checks
 document.addEventListener("DOMContentLoaded", init);

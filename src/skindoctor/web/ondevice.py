@@ -1,0 +1,140 @@
+"""What the page's on-device mode needs to run the whole product in the browser, and the service worker.
+
+``/api/v1/ondevice`` is the bundle: the model file and its input contract, the quality gate's, the
+localiser's, the hold's and the triage rules' settings (read off the server's own pipeline, so the browser
+decides exactly as the server would), and the knowledge base of every language. ``/sw.js`` is the service
+worker, with the list of files to keep for offline use and a version that changes with any of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi import APIRouter, HTTPException
+from fastapi.responses import FileResponse, Response
+
+from .. import __version__
+from ..advice.knowledge import load_knowledge
+from ..i18n import LANGUAGES
+from ..stream.confirm import CANDIDATE_SHARE
+from ..vision.localize import CHANNEL_WEIGHTS, WORK_SIDE, LesionLocalizer
+from ..vision.segment import SegmentLocalizer
+from . import browser_runtime
+from .pages import STATIC
+from .services import Services, ServicesDep
+
+router = APIRouter()
+RUNTIME_URL = "/static/vendor/onnxruntime-web/"
+MODEL_URL = "/api/v1/ondevice/files/"
+PAGES = ("/", "/kiosk")
+WORKER = Path(__file__).parent / "service_worker.js"  # a template: /sw.js fills in its file list and version
+
+
+@lru_cache(maxsize=8)
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def model_files(services: Services) -> dict[str, Path]:
+    """The ONNX files the browser may fetch: the classifier's variant in use and, if used, the localiser's."""
+    clf = services.classifier
+    files = {"classifier": clf.path}
+    localizer = services.pipeline.localizer
+    if isinstance(localizer, SegmentLocalizer):
+        files["localizer"] = clf.model_dir / localizer.spec.files[localizer.variant]
+    return files
+
+
+def _url(name: str, path: Path) -> str:
+    return f"{MODEL_URL}{name}?sha256={file_digest(path)[:16]}"  # a new file is a new URL: caches cannot go stale
+
+
+def localizer_settings(services: Services) -> dict:
+    localizer = services.pipeline.localizer
+    if isinstance(localizer, SegmentLocalizer):
+        spec = localizer.spec
+        return {"name": "learned", "url": _url("localizer", model_files(services)["localizer"]),
+                "long_side": spec.long_side, "mean": list(spec.mean), "std": list(spec.std),
+                "mask_threshold": spec.mask_threshold, "present_threshold": spec.present_threshold}
+    if isinstance(localizer, LesionLocalizer):
+        return {"name": "colour", "work_side": WORK_SIDE, "channel_weights": CHANNEL_WEIGHTS.tolist(),
+                "min_area": localizer.min_area, "min_contrast": localizer.min_contrast}
+    return {"name": getattr(localizer, "name", type(localizer).__name__)}  # a custom one: not portable
+
+
+def bundle(services: Services) -> dict:
+    """Everything the browser's pipeline reads; ``available`` is false when it cannot run there."""
+    clf, pipeline, settings = services.classifier, services.pipeline, services.settings
+    card, rules, hold = clf.card, pipeline.advisor.rules, pipeline.confirmer
+    localizer = localizer_settings(services)
+    available = browser_runtime.installed() and localizer["name"] in ("colour", "learned")
+    return {
+        "available": available,
+        "runtime": {"url": RUNTIME_URL, "version": browser_runtime.VERSION},
+        "model": {"name": card.name, "variant": clf.variant, "url": _url("classifier", clf.path),
+                  "input": {"size": clf.spec.size, "mean": list(clf.spec.mean), "std": list(clf.spec.std)},
+                  "outputs": card.output_codes(), "reject_index": clf.reject_index, "temperature": clf.temperature,
+                  "reject_threshold": card.reject_threshold, "heatmap": clf.has_cam},
+        "classes": [{"code": c.code, "can_be_malignant": c.can_be_malignant,
+                     "names": {lang: c.name(lang) for lang in LANGUAGES}} for c in card.lesion_classes()],
+        "localizer": localizer,
+        "gate": dataclasses.asdict(pipeline.gate),
+        "hold": {"hold_seconds": settings.hold_seconds, "decide_within": settings.decide_seconds,
+                 "min_confidence": hold.min_confidence, "grace": hold.grace, "max_gap": hold.max_gap,
+                 "smoothing": hold.smoothing, "min_agreement": hold.min_agreement,
+                 "groups": None if hold.groups is None else hold.groups.tolist(), "candidate_share": CANDIDATE_SHARE},
+        "triage": dataclasses.asdict(rules),
+        "knowledge": {lang: load_knowledge(lang).model_dump(exclude={"llm"}) for lang in LANGUAGES},
+        "max_rate": settings.live_max_rate,
+        "max_image_pixels": settings.max_image_pixels,
+    }
+
+
+def offline_assets(services: Services) -> list[str]:
+    """What the service worker keeps: the pages, static files, the tables the page reads, model and runtime."""
+    static = sorted(f"/static/{p.relative_to(STATIC).as_posix()}" for p in STATIC.rglob("*")
+                    if p.is_file() and "vendor" not in p.parts)
+    api = ["/api/v1/config", "/api/v1/model", "/api/v1/ondevice", *(f"/api/v1/messages/{lang}" for lang in LANGUAGES)]
+    info = bundle(services)
+    models = [info["model"]["url"]] + ([info["localizer"]["url"]] if "url" in info["localizer"] else [])
+    runtime = [RUNTIME_URL + name for name in browser_runtime.FILES] if info["available"] else []
+    return [*PAGES, *static, *api, *models, *runtime]
+
+
+def worker_version(services: Services, assets: list[str]) -> str:
+    """Changes whenever a kept file may have: the software, the static files, the model files, the settings."""
+    h = hashlib.sha256(__version__.encode() + WORKER.read_bytes())
+    for p in sorted(STATIC.rglob("*")):
+        if p.is_file() and "vendor" not in p.parts:
+            h.update(p.as_posix().encode() + p.read_bytes())
+    h.update(json.dumps(bundle(services), sort_keys=True, default=str).encode())
+    h.update("\n".join(assets).encode())
+    return h.hexdigest()[:16]
+
+
+@router.get("/api/v1/ondevice")
+async def ondevice_bundle(services: ServicesDep) -> dict:
+    """The settings, rules and texts the page's on-device mode runs with (see the README's "On the phone")."""
+    return bundle(services)
+
+
+@router.get("/api/v1/ondevice/files/{name}", include_in_schema=False)
+async def ondevice_file(services: ServicesDep, name: str) -> FileResponse:
+    files = model_files(services)
+    if name not in files:
+        raise HTTPException(404, f"no model file {name!r} (have: {', '.join(files)})")
+    return FileResponse(files[name], media_type="application/octet-stream",
+                        headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+
+@router.get("/sw.js", include_in_schema=False)
+async def service_worker(services: ServicesDep) -> Response:
+    """The service worker, at the site's root so it serves every page; its file list and version filled in."""
+    assets = offline_assets(services)
+    script = WORKER.read_text(encoding="utf-8")
+    script = script.replace("__VERSION__", worker_version(services, assets)).replace("__ASSETS__", json.dumps(assets))
+    return Response(script, media_type="text/javascript", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,199 @@
+// On-device mode: the whole product in the browser. onnxruntime-web (WebAssembly) runs the model the server's card
+// names, vision.js the quality gate and localiser, hold.js the 3-second hold, advice.js the triage rules and the
+// knowledge-base text. Answers have the shapes of the server's (results.py), so the page renders both alike.
+// Nothing leaves the browser: the model and settings came once from /api/v1/ondevice and the service worker keeps them.
+"use strict";
+
+import { HoldConfirmer } from "./hold.js";
+import { knowledgeAdvice, undecidedMessage } from "./advice.js";
+import {
+  checkFrame, checkLesion, fromRGBA, locateByColour, locateByNetwork, resizeSquare, squareCrop, toTensor, workingCopy,
+} from "./vision.js";
+
+const WORK_SIDE = 128;  // the shared working copy (localize.WORK_SIDE)
+
+async function fetchBytes(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+function softmax(logits, temperature) {
+  const z = Array.from(logits, (v) => v / temperature), top = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - top)), sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
+}
+
+function lookup(tables, lang, key) {
+  for (const l of [lang, "en"]) {
+    const v = key.split(".").reduce((node, part) => (node && typeof node === "object" ? node[part] : undefined), tables[l]);
+    if (typeof v === "string") return v;
+  }
+  return key;
+}
+
+const round = (x, digits) => Math.round(x * 10 ** digits) / 10 ** digits;
+
+export class Engine {
+  static async create(bundle, tables) {
+    const ort = await import(`${bundle.runtime.url}ort.wasm.min.mjs`);
+    ort.env.wasm.wasmPaths = bundle.runtime.url;
+    // threads need a cross-origin isolated page (the server's COOP/COEP headers); a phone has cores to spare
+    ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
+    const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
+    const classifier = await ort.InferenceSession.create(await fetchBytes(bundle.model.url), options);
+    const localizer = bundle.localizer.name === "learned"
+      ? await ort.InferenceSession.create(await fetchBytes(bundle.localizer.url), options) : null;
+    return new Engine(ort, bundle, tables, classifier, localizer);
+  }
+
+  constructor(ort, bundle, tables, classifier, localizer) {
+    Object.assign(this, { ort, bundle, tables, classifier, localizer });
+    this.codes = bundle.classes.map((c) => c.code);
+    this.hasCam = classifier.outputNames.includes("cam");
+    this.stats = { frames: 0, ms: 0, modelMs: 0 };
+    this.hold = null;
+  }
+
+  // ---------- one picture (analysis.analyse) ----------
+  async classify(square) {
+    const { size, mean, std } = this.bundle.model.input, m = this.bundle.model;
+    const input = new this.ort.Tensor("float32", toTensor(square, mean, std), [1, 3, size, size]);
+    const started = performance.now();
+    const out = await this.classifier.run({ [this.classifier.inputNames[0]]: input });
+    this.stats.modelMs += performance.now() - started;
+    const all = softmax(out[this.classifier.outputNames[0]].data, m.temperature);
+    const r = m.reject_index;
+    const notLesion = r == null ? 0 : all[r];
+    const lesion = r == null ? all : all.filter((_, i) => i !== r);
+    const total = Math.max(lesion.reduce((a, b) => a + b, 0), 1e-12);
+    let cam = null;
+    if (this.hasCam) {
+      const t = out.cam, [, k, h, w] = t.dims, maps = [];
+      for (let c = 0; c < k; c++) if (c !== r) maps.push(t.data.slice(c * h * w, (c + 1) * h * w));
+      cam = { maps, h, w };
+    }
+    return { probs: lesion.map((p) => p / total), notLesion, cam };
+  }
+
+  async locate(frame, small) {
+    const cfg = this.bundle.localizer;
+    if (!this.localizer) return locateByColour(frame, small, cfg);
+    return locateByNetwork(frame, cfg, async (tensor, w, h) => {
+      const out = await this.localizer.run({ [this.localizer.inputNames[0]]: new this.ort.Tensor("float32", tensor, [1, 3, h, w]) });
+      const t = out[this.localizer.outputNames[0]];
+      return { data: t.data, width: t.dims[3], height: t.dims[2] };
+    });
+  }
+
+  async analyse(frame) {
+    const gate = this.bundle.gate, size = this.bundle.model.input.size;
+    const small = workingCopy(frame, WORK_SIDE);
+    let quality = checkFrame(small, gate);
+    const skinDoubt = quality.reason === "no_skin" && this.bundle.model.reject_index != null;
+    if (!quality.ok && !skinDoubt) return { quality };
+    const refused = skinDoubt ? { ok: false, reason: "no_skin", metrics: quality.metrics } : null;
+    const loc = await this.locate(frame, small);
+    let square = null, view = null, cropBox = null;
+    if (loc.box) {
+      const { crop, cropBox: b } = squareCrop(frame, loc.box);
+      cropBox = b;
+      square = resizeSquare(crop, size);
+      view = Math.min(crop.width, crop.height) >= size ? square : crop;  // never judged enlarged
+    }
+    quality = checkLesion({ ok: true, reason: "ok", metrics: quality.metrics }, loc, view, gate);
+    if (!quality.ok) return { quality: refused || quality, box: loc.box, cropBox };
+    const prediction = await this.classify(square);
+    if (prediction.notLesion >= this.bundle.model.reject_threshold) {
+      return { quality: refused || { ok: false, reason: "not_lesion", metrics: quality.metrics }, box: loc.box, cropBox };
+    }
+    return { quality, box: loc.box, cropBox, prediction };
+  }
+
+  // ---------- answers in the server's shapes (results.analysis_out / frame_out) ----------
+  name(code, lang) {
+    const entry = this.bundle.knowledge[lang]?.classes?.[code];
+    return entry ? entry.name : this.bundle.classes.find((c) => c.code === code)?.names?.[lang] || code;
+  }
+
+  heatmap(prediction, classIndex) {
+    if (!prediction?.cam) return null;
+    const { maps, h, w } = prediction.cam;
+    const top = classIndex ?? prediction.probs.indexOf(Math.max(...prediction.probs));
+    const m = Array.from(maps[top], (v) => Math.max(v, 0)), peak = Math.max(...m);
+    const rows = [];
+    for (let y = 0; y < h; y++) rows.push(m.slice(y * w, (y + 1) * w).map((v) => round(peak > 0 ? v / peak : v, 3)));
+    return rows;
+  }
+
+  analysisOut(analysis, lang, context, withAdvice, digits = null) {
+    const q = analysis.quality, p = analysis.prediction;
+    const out = { quality: { ok: q.ok, reason: q.reason, message: lookup(this.tables, lang, `${context}.${q.reason}`) },
+      box: analysis.box || null, crop_box: analysis.cropBox || null, heatmap: null, top_class: null, name: null,
+      confidence: null, probabilities: null, top_k: [], urgency: null, advice: null };
+    if (!p) return out;
+    const r = (x) => (digits == null ? x : round(x, digits));
+    const order = p.probs.map((v, i) => i).sort((a, b) => p.probs[b] - p.probs[a] || a - b);
+    out.top_class = this.codes[order[0]];
+    out.name = this.name(out.top_class, lang);
+    out.confidence = r(p.probs[order[0]]);
+    out.probabilities = Object.fromEntries(this.codes.map((c, i) => [c, r(p.probs[i])]));
+    out.top_k = order.slice(0, 3).map((i) => ({ class: this.codes[i], name: this.name(this.codes[i], lang), probability: p.probs[i] }));
+    if (withAdvice) {
+      out.advice = knowledgeAdvice(p.probs, lang, p.notLesion, [], this.bundle, this.tables);
+      out.urgency = out.advice.urgency;
+      out.heatmap = this.heatmap(p);
+    }
+    return out;
+  }
+
+  /** An uploaded photo (RGB image) → the answer /api/v1/diagnose would give (and P(not a lesion), for ``advice``). */
+  async diagnose(image, lang) {
+    const analysis = await this.analyse(image);
+    return { ...this.analysisOut(analysis, lang, "upload", true), not_lesion: analysis.prediction?.notLesion ?? null };
+  }
+
+  /** A shown result's care guidance worded again (another language). */
+  advice(diagnosis, lang) {
+    const probs = this.codes.map((c) => diagnosis.probabilities[c]);
+    return knowledgeAdvice(probs, lang, diagnosis.not_lesion || 0, diagnosis.candidates || [], this.bundle, this.tables);
+  }
+
+  // ---------- a live stream (Pipeline.process + frame_out) ----------
+  reset() { if (this.hold) this.hold.reset(); }
+
+  /** One camera frame (RGB image) at time ``t`` seconds → the answer the live WebSocket would give. */
+  async process(frame, t, lang) {
+    const started = performance.now();
+    if (!this.hold) this.hold = new HoldConfirmer(this.bundle.hold);
+    const analysis = await this.analyse(frame);
+    const p = analysis.prediction;
+    const hold = this.hold.update(t, p ? p.probs : null, p ? p.notLesion : 0, p ? null : analysis.quality.reason);
+    const out = { ...this.analysisOut(analysis, lang, "quality", false, 4), type: "frame", t: round(t, 3),
+      width: frame.width, height: frame.height, diagnosis: null, stats: null };
+    let undecided = null;
+    if (hold.undecided) {
+      const rivals = hold.rivals.map((i) => this.codes[i]);
+      undecided = { reason: hold.undecided, rivals, message: undecidedMessage(hold.undecided, rivals, lang, this.bundle, this.tables) };
+    }
+    out.hold = { phase: hold.phase, progress: round(hold.progress, 3),
+      candidate: hold.candidate == null ? null : this.codes[hold.candidate],
+      confidence: hold.confidence == null ? null : round(hold.confidence, 4), undecided };
+    const c = hold.confirmation;
+    if (c) {
+      const code = this.codes[c.class_index], candidates = c.candidates.map((i) => this.codes[i]);
+      const probabilities = Object.fromEntries(this.codes.map((k, i) => [k, c.probs[i]]));
+      const advice = knowledgeAdvice(c.probs, lang, c.not_lesion, candidates, this.bundle, this.tables);
+      out.diagnosis = { code, name: advice.name, confidence: c.confidence, probabilities, box: analysis.box || null,
+        crop_box: analysis.cropBox || null, t: c.t, held_seconds: c.held_seconds, not_lesion: c.not_lesion, candidates,
+        heatmap: this.heatmap(p, c.class_index), advice };
+    }
+    this.stats.frames += 1;
+    this.stats.ms += performance.now() - started;
+    return out;
+  }
+}
+
+/** Canvas pixels → the RGB image the engine takes. */
+export const imageFromCanvas = (canvas) => fromRGBA(canvas.getContext("2d", { willReadFrequently: true })
+  .getImageData(0, 0, canvas.width, canvas.height));

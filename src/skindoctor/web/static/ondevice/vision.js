@@ -1,0 +1,386 @@
+// The product's picture path in the browser: ports of vision/quality.py, vision/localize.py, vision/segment.py
+// and vision/preprocess.py, with the OpenCV operations they use written out (area and bilinear resizing, the
+// 5×5 Gaussian, 8-bit Lab and YCrCb, Otsu, 5×5 elliptic opening/closing, 8-connected components).
+// An image is { width, height, data: Uint8Array RGB }; settings come from the server's /api/v1/ondevice bundle.
+"use strict";
+
+export function rgbImage(width, height, data = new Uint8Array(width * height * 3)) { return { width, height, data }; }
+
+export function fromRGBA(imageData) {  // canvas pixels (RGBA) → RGB
+  const { width, height, data } = imageData;
+  const out = new Uint8Array(width * height * 3);
+  for (let i = 0, j = 0; i < data.length; i += 4, j += 3) { out[j] = data[i]; out[j + 1] = data[i + 1]; out[j + 2] = data[i + 2]; }
+  return rgbImage(width, height, out);
+}
+
+const pyRound = (x) => {  // Python's round(): halves to even
+  const f = Math.floor(x), d = x - f;
+  return d > 0.5 ? f + 1 : d < 0.5 ? f : (f % 2 === 0 ? f : f + 1);
+};
+const clamp8 = (v) => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
+
+// ---------- resizing (cv2.resize) ----------
+const fr = Math.fround;  // OpenCV's area resizing adds float32 weights in float32
+function areaTable(src, dst) {  // per output index, the source indices and weights covering its share of the source
+  const scale = src / dst, first = new Int32Array(dst + 1), index = [], weight = [];
+  for (let d = 0; d < dst; d++) {
+    const f1 = d * scale, f2 = f1 + scale, s1 = Math.ceil(f1), s2 = Math.floor(f2), cell = Math.min(scale, src - f1);
+    first[d] = index.length;
+    if (s1 - f1 > 1e-3) { index.push(s1 - 1); weight.push(fr((s1 - f1) / cell)); }
+    for (let k = s1; k < s2; k++) { index.push(k); weight.push(fr(1 / cell)); }
+    if (f2 - s2 > 1e-3 && s2 < src) { index.push(s2); weight.push(fr(Math.min(Math.min(f2 - s2, 1), cell) / cell)); }
+  }
+  first[dst] = index.length;
+  return { first, index: Int32Array.from(index), weight: Float64Array.from(weight) };
+}
+
+function resizeAreaRGB(src, dw, dh) {  // cv2.INTER_AREA on RGB uint8, float32 sums, rounded half to even
+  const tx = areaTable(src.width, dw), ty = areaTable(src.height, dh), sw = src.width, data = src.data;
+  const rows = new Float64Array(dw * 3 * src.height), out = new Uint8Array(dw * dh * 3);
+  for (let y = 0; y < src.height; y++) {
+    const base = y * sw * 3;
+    for (let x = 0; x < dw; x++) {
+      let r = 0, g = 0, b = 0;
+      for (let j = tx.first[x]; j < tx.first[x + 1]; j++) {
+        const w = tx.weight[j], i = base + tx.index[j] * 3;
+        r = fr(r + fr(w * data[i])); g = fr(g + fr(w * data[i + 1])); b = fr(b + fr(w * data[i + 2]));
+      }
+      const o = (y * dw + x) * 3;
+      rows[o] = r; rows[o + 1] = g; rows[o + 2] = b;
+    }
+  }
+  for (let y = 0; y < dh; y++) {
+    for (let x = 0; x < dw; x++) {
+      let r = 0, g = 0, b = 0;
+      for (let j = ty.first[y]; j < ty.first[y + 1]; j++) {
+        const w = ty.weight[j], i = (ty.index[j] * dw + x) * 3;
+        r = fr(r + fr(w * rows[i])); g = fr(g + fr(w * rows[i + 1])); b = fr(b + fr(w * rows[i + 2]));
+      }
+      const o = (y * dw + x) * 3;
+      out[o] = clamp8(pyRound(r)); out[o + 1] = clamp8(pyRound(g)); out[o + 2] = clamp8(pyRound(b));
+    }
+  }
+  return rgbImage(dw, dh, out);
+}
+
+function linearTable(src, dst) {  // per output index: [left, right, weight of right] (half-pixel centres, clamped)
+  const scale = src / dst, table = [];
+  for (let d = 0; d < dst; d++) {
+    let f = (d + 0.5) * scale - 0.5, s = Math.floor(f);
+    f -= s;
+    if (s < 0) { s = 0; f = 0; }
+    if (s >= src - 1) { s = src - 1; f = 0; }
+    table.push([s, Math.min(s + 1, src - 1), f]);
+  }
+  return table;
+}
+
+function resizeLinearFloat(src, dw, dh, tx, ty) {  // a one-channel float map (the localiser's logits)
+  const { width: sw, data } = src, rows = new Float64Array(dw * src.height), out = new Float32Array(dw * dh);
+  for (let y = 0; y < src.height; y++) for (let x = 0; x < dw; x++) {
+    const [a, b, f] = tx[x];
+    rows[y * dw + x] = data[y * sw + a] * (1 - f) + data[y * sw + b] * f;
+  }
+  for (let y = 0; y < dh; y++) {
+    const [a, b, f] = ty[y];
+    for (let x = 0; x < dw; x++) out[y * dw + x] = rows[a * dw + x] * (1 - f) + rows[b * dw + x] * f;
+  }
+  return { width: dw, height: dh, data: out };
+}
+
+function resizeLinear8(src, dw, dh, tx, ty) {  // OpenCV's uint8 bilinear: 11-bit weights, its SIMD path's rounding
+  const { width: sw, data } = src, out = new Uint8Array(dw * dh * 3), q = (f) => Math.round(f * 2048);
+  const rows = new Int32Array(dw * 3 * src.height);
+  for (let y = 0; y < src.height; y++) for (let x = 0; x < dw; x++) {
+    const [a, b, f] = tx[x], wb = q(f), wa = 2048 - wb;
+    for (let k = 0; k < 3; k++) rows[(y * dw + x) * 3 + k] = data[(y * sw + a) * 3 + k] * wa + data[(y * sw + b) * 3 + k] * wb;
+  }
+  for (let y = 0; y < dh; y++) {
+    const [a, b, f] = ty[y], wb = q(f), wa = 2048 - wb;
+    for (let x = 0; x < dw; x++) for (let k = 0; k < 3; k++) {
+      const v = Math.floor(wa * (rows[(a * dw + x) * 3 + k] >> 4) / 65536) + Math.floor(wb * (rows[(b * dw + x) * 3 + k] >> 4) / 65536);
+      out[(y * dw + x) * 3 + k] = clamp8((v + 2) >> 2);
+    }
+  }
+  return { width: dw, height: dh, data: out };
+}
+
+export function resizeArea(img, dw, dh) {  // cv2.INTER_AREA: the mean over each output pixel's source area
+  if (img.width === dw && img.height === dh) return img;
+  if (dw > img.width || dh > img.height) return resizeLinear(img, dw, dh);  // OpenCV enlarges bilinearly
+  return resizeAreaRGB(img, dw, dh);
+}
+export function resizeLinear(img, dw, dh, float = false) {  // cv2.INTER_LINEAR (float: a one-channel float map)
+  const tx = linearTable(img.width, dw), ty = linearTable(img.height, dh);
+  return float ? resizeLinearFloat(img, dw, dh, tx, ty) : resizeLinear8(img, dw, dh, tx, ty);
+}
+export function resizeSquare(crop, size) {  // preprocess.resize_square
+  if (crop.width === size && crop.height === size) return crop;
+  return Math.min(crop.width, crop.height) > size ? resizeArea(crop, size, size) : resizeLinear(crop, size, size);
+}
+
+export function workingCopy(frame, side) {  // localize.working_copy
+  const f = side / Math.max(frame.width, frame.height);
+  return resizeArea(frame, Math.max(1, pyRound(frame.width * f)), Math.max(1, pyRound(frame.height * f)));
+}
+
+export function cropImage(img, x0, y0, x1, y1) {
+  const w = x1 - x0, h = y1 - y0, out = new Uint8Array(w * h * 3);
+  for (let y = 0; y < h; y++) out.set(img.data.subarray(((y0 + y) * img.width + x0) * 3, ((y0 + y) * img.width + x1) * 3), y * w * 3);
+  return rgbImage(w, h, out);
+}
+
+// ---------- colour conversions (OpenCV's 8-bit forms) ----------
+const reflect101 = (i, n) => (n === 1 ? 0 : i < 0 ? -i : i >= n ? 2 * n - 2 - i : i);
+
+function gaussianBlur5(img) {  // cv2.GaussianBlur(img, (5, 5), 0): kernel [1 4 6 4 1] / 16, reflected border
+  const { width: w, height: h, data } = img;
+  const tmp = new Int32Array(w * h * 3), out = new Uint8Array(w * h * 3);
+  const xs = Int32Array.from({ length: w + 4 }, (_, i) => reflect101(i - 2, w) * 3);
+  const ys = Int32Array.from({ length: h + 4 }, (_, i) => reflect101(i - 2, h) * w * 3);
+  for (let y = 0; y < h; y++) {
+    const row = y * w * 3;
+    for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
+      tmp[row + x * 3 + c] = data[row + xs[x] + c] + 4 * data[row + xs[x + 1] + c] + 6 * data[row + xs[x + 2] + c]
+        + 4 * data[row + xs[x + 3] + c] + data[row + xs[x + 4] + c];
+    }
+  }
+  for (let y = 0; y < h; y++) for (let i = 0; i < w * 3; i++) {
+    const s = tmp[ys[y] + i] + 4 * tmp[ys[y + 1] + i] + 6 * tmp[ys[y + 2] + i] + 4 * tmp[ys[y + 3] + i] + tmp[ys[y + 4] + i];
+    out[y * w * 3 + i] = (s + 128) >> 8;
+  }
+  return rgbImage(w, h, out);
+}
+
+// cv2.COLOR_RGB2LAB on uint8, in OpenCV's fixed point: a 12-bit sRGB→XYZ matrix on 3-bit-gamma values, a cube-root
+// table, results L·255/100, a + 128, b + 128
+const LAB_SHIFT = 12, GAMMA_SHIFT = 3, LAB_SHIFT2 = LAB_SHIFT + GAMMA_SHIFT;
+const descale = (x, n) => (x + (1 << (n - 1))) >> n;
+const GAMMA_TAB = Uint16Array.from({ length: 256 }, (_, i) => {
+  const v = i / 255;
+  return Math.round(255 * (1 << GAMMA_SHIFT) * (v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+});
+const CBRT_TAB = Uint16Array.from({ length: 256 * 3 / 2 * (1 << GAMMA_SHIFT) }, (_, i) => {
+  const x = i / (255 * (1 << GAMMA_SHIFT));
+  return Math.round((1 << LAB_SHIFT2) * (x < 0.008856 ? x * 7.787 + 16 / 116 : Math.cbrt(x)));
+});
+const XYZ = [[0.412453, 0.357580, 0.180423, 0.950456], [0.212671, 0.715160, 0.072169, 1], [0.019334, 0.119193, 0.950227, 1.088754]]
+  .map(([r, g, b, white]) => [r, g, b].map((c) => Math.round((1 << LAB_SHIFT) * c / white)));
+const [[X0, X1, X2], [Y0, Y1, Y2], [Z0, Z1, Z2]] = XYZ;
+const L_SCALE = Math.trunc((116 * 255 + 50) / 100), L_SHIFT = -Math.trunc((16 * 255 * (1 << LAB_SHIFT2) + 50) / 100);
+
+export function toLab(img) {
+  const n = img.width * img.height, out = new Float32Array(n * 3), d = img.data;
+  for (let i = 0; i < n; i++) {
+    const R = GAMMA_TAB[d[3 * i]], G = GAMMA_TAB[d[3 * i + 1]], B = GAMMA_TAB[d[3 * i + 2]];
+    const fX = CBRT_TAB[descale(R * X0 + G * X1 + B * X2, LAB_SHIFT)];
+    const fY = CBRT_TAB[descale(R * Y0 + G * Y1 + B * Y2, LAB_SHIFT)];
+    const fZ = CBRT_TAB[descale(R * Z0 + G * Z1 + B * Z2, LAB_SHIFT)];
+    out[3 * i] = clamp8(descale(L_SCALE * fY + L_SHIFT, LAB_SHIFT2));
+    out[3 * i + 1] = clamp8(descale(500 * (fX - fY) + 128 * (1 << LAB_SHIFT2), LAB_SHIFT2));
+    out[3 * i + 2] = clamp8(descale(200 * (fY - fZ) + 128 * (1 << LAB_SHIFT2), LAB_SHIFT2));
+  }
+  return out;
+}
+
+const luma = (r, g, b) => (r * 4899 + g * 9617 + b * 1868 + 8192) >> 14;  // OpenCV's fixed-point Y (gray)
+
+// ---------- binary masks ----------
+const DISK5 = [[0, -2], [-2, -1], [-1, -1], [0, -1], [1, -1], [2, -1], [-2, 0], [-1, 0], [0, 0], [1, 0], [2, 0],
+  [-2, 1], [-1, 1], [0, 1], [1, 1], [2, 1], [0, 2]];  // cv2.getStructuringElement(MORPH_ELLIPSE, (5, 5))
+function morph(mask, w, h, erode) {  // outside the picture counts as neither (OpenCV's default border)
+  const out = new Uint8Array(w * h), hit = erode ? 0 : 1;
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    let v = 1 - hit;
+    for (let k = 0; k < DISK5.length; k++) {
+      const xx = x + DISK5[k][0], yy = y + DISK5[k][1];
+      if (xx >= 0 && yy >= 0 && xx < w && yy < h && mask[yy * w + xx] === hit) { v = hit; break; }
+    }
+    out[y * w + x] = v;
+  }
+  return out;
+}
+const opening = (m, w, h) => morph(morph(m, w, h, true), w, h, false);
+const closing = (m, w, h) => morph(morph(m, w, h, false), w, h, true);
+
+// cv2.connectedComponentsWithStats(mask, connectivity=8): labels in raster order of first pixel, 0 = background
+export function components(mask, w, h) {
+  const parent = [0], labels = new Int32Array(w * h);
+  const find = (a) => { while (parent[a] !== a) { parent[a] = parent[parent[a]]; a = parent[a]; } return a; };
+  const join = (a, b) => { a = find(a); b = find(b); if (a !== b) parent[Math.max(a, b)] = Math.min(a, b); return Math.min(a, b); };
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const i = y * w + x;
+    if (!mask[i]) continue;
+    let l = 0;
+    const near = [x > 0 && y > 0 ? labels[i - w - 1] : 0, y > 0 ? labels[i - w] : 0,
+      x < w - 1 && y > 0 ? labels[i - w + 1] : 0, x > 0 ? labels[i - 1] : 0];
+    for (const n of near) if (n) l = l ? join(l, n) : n;
+    if (!l) { l = parent.length; parent.push(l); }
+    labels[i] = l;
+  }
+  const remap = new Int32Array(parent.length), stats = [null];
+  for (let i = 0; i < w * h; i++) {
+    if (!labels[i]) continue;
+    const root = find(labels[i]);
+    if (!remap[root]) { remap[root] = stats.length; stats.push({ x0: w, y0: h, x1: -1, y1: -1, area: 0, sx: 0, sy: 0 }); }
+    const l = remap[root], st = stats[l], x = i % w, y = (i - x) / w;
+    labels[i] = l;
+    if (x < st.x0) st.x0 = x;
+    if (y < st.y0) st.y0 = y;
+    if (x > st.x1) st.x1 = x;
+    if (y > st.y1) st.y1 = y;
+    st.area++; st.sx += x; st.sy += y;
+  }
+  return { labels, stats };
+}
+
+function otsu(values) {  // cv2.THRESH_OTSU on uint8 values, step for step as OpenCV computes it
+  const hist = new Float64Array(256), scale = 1 / values.length, eps = 1.1920929e-7;
+  for (const v of values) hist[v]++;
+  let mu = 0;
+  for (let i = 0; i < 256; i++) mu += i * hist[i];
+  mu *= scale;
+  let q1 = 0, mu1 = 0, best = 0, bestSigma = 0;
+  for (let i = 0; i < 256; i++) {
+    const p = hist[i] * scale;
+    mu1 *= q1;
+    q1 += p;
+    const q2 = 1 - q1;
+    if (Math.min(q1, q2) < eps || Math.max(q1, q2) > 1 - eps) continue;
+    mu1 = (mu1 + i * p) / q1;
+    const mu2 = (mu - q1 * mu1) / q2, sigma = q1 * q2 * (mu2 - mu1) ** 2;
+    if (sigma > bestSigma) { bestSigma = sigma; best = i; }
+  }
+  return best;
+}
+
+function meanLab(lab, n, pick) {  // mean Lab over the pixels where pick(i)
+  const m = [0, 0, 0];
+  let count = 0;
+  for (let i = 0; i < n; i++) if (pick(i)) { m[0] += lab[3 * i]; m[1] += lab[3 * i + 1]; m[2] += lab[3 * i + 2]; count++; }
+  return count ? m.map((v) => v / count) : [0, 0, 0];
+}
+const distance3 = (a, b) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+
+// ---------- the colour localiser (LesionLocalizer.locate) ----------
+export function locateByColour(frame, small, cfg) {
+  const f = small.width / frame.width;
+  const blurred = gaussianBlur5(small), sw = small.width, sh = small.height, n = sw * sh;
+  const lab = toLab(blurred);
+  const L = Float64Array.from({ length: n }, (_, i) => lab[3 * i]);
+  const sorted = Float64Array.from(L).sort();
+  const median = n % 2 ? sorted[(n - 1) / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  const skin = meanLab(lab, n, (i) => L[i] >= median);
+  const [wl, wa, wb] = cfg.channel_weights;
+  const dist = new Float64Array(n);
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const dl = lab[3 * i] - skin[0], da = lab[3 * i + 1] - skin[1], db = lab[3 * i + 2] - skin[2];
+    let d = Math.sqrt(dl * dl * wl + da * da * wa + db * db * wb);
+    if (L[i] > skin[0] + 5) d *= 0.3;  // lesions are darker than skin
+    dist[i] = d; lo = Math.min(lo, d); hi = Math.max(hi, d);
+  }
+  const score = Uint8Array.from(dist, (d) => (hi > lo ? Math.floor((d - lo) * 255 / (hi - lo)) : 0));
+  const t = otsu(score);
+  let mask = Uint8Array.from(score, (v) => (v > t ? 1 : 0));
+  mask = closing(opening(mask, sw, sh), sw, sh);
+  const { labels, stats } = components(mask, sw, sh);
+  let best = 0, bestScore = 0;
+  for (let i = 1; i < stats.length; i++) {
+    const s = stats[i], bw = s.x1 - s.x0 + 1, bh = s.y1 - s.y0 + 1;
+    if (s.area / n < cfg.min_area) continue;
+    const offCentre = Math.hypot((s.sx / s.area - sw / 2) / sw, (s.sy / s.area - sh / 2) / sh);
+    const touchesBorder = s.x0 === 0 || s.y0 === 0 || s.x0 + bw === sw || s.y0 + bh === sh;  // one penalty
+    const value = s.area * (1.2 - offCentre) * (touchesBorder ? 0.55 : 1) * (0.5 + s.area / (bw * bh));
+    if (value > bestScore) { best = i; bestScore = value; }
+  }
+  if (!best) return { box: null, area_fraction: 0, contrast: 0 };
+  const s = stats[best], area = s.area / n;
+  const contrast = distance3(meanLab(lab, n, (i) => labels[i] === best), skin);
+  if (contrast < cfg.min_contrast) return { box: null, area_fraction: area, contrast };
+  const box = [Math.floor(s.x0 / f), Math.floor(s.y0 / f), Math.min(frame.width, Math.ceil((s.x1 + 1) / f)),
+    Math.min(frame.height, Math.ceil((s.y1 + 1) / f))];
+  return { box, area_fraction: area, contrast };
+}
+
+// ---------- the learned localiser (SegmentLocalizer.locate); ``run`` turns its input tensor into logits ----------
+export async function locateByNetwork(frame, cfg, run) {
+  const fs = cfg.long_side / Math.max(frame.width, frame.height);
+  const small = resizeArea(frame, Math.max(16, pyRound(frame.width * fs)), Math.max(16, pyRound(frame.height * fs)));
+  const { data: logits, width: lw, height: lh } = await run(toTensor(small, cfg.mean, cfg.std), small.width, small.height);
+  const up = resizeLinear({ width: lw, height: lh, data: logits }, small.width, small.height, true).data;
+  const n = small.width * small.height, prob = Float64Array.from(up, (v) => 1 / (1 + Math.exp(-v)));
+  const { labels, stats } = components(Uint8Array.from(prob, (p) => (p >= cfg.mask_threshold ? 1 : 0)), small.width, small.height);
+  if (stats.length < 2) return { box: null, area_fraction: 0, contrast: 0 };
+  const mass = new Float64Array(stats.length), peak = new Float64Array(stats.length);
+  for (let i = 0; i < n; i++) { mass[labels[i]] += prob[i]; if (labels[i]) peak[labels[i]] = Math.max(peak[labels[i]], prob[i]); }
+  let best = 1;
+  for (let i = 2; i < stats.length; i++) if (mass[i] > mass[best]) best = i;
+  const s = stats[best], area = s.area / n;
+  if (peak[best] < cfg.present_threshold) return { box: null, area_fraction: area, contrast: 0 };
+  const fx = frame.width / small.width, fy = frame.height / small.height;
+  const box = [Math.floor(s.x0 * fx), Math.floor(s.y0 * fy), Math.min(frame.width, Math.ceil((s.x1 + 1) * fx)),
+    Math.min(frame.height, Math.ceil((s.y1 + 1) * fy))];
+  let contrast = 0;
+  if (s.area > 0 && s.area < n) {
+    const lab = toLab(small);
+    contrast = distance3(meanLab(lab, n, (i) => labels[i] === best), meanLab(lab, n, (i) => labels[i] !== best));
+  }
+  return { box, area_fraction: area, contrast };
+}
+
+// ---------- crop, model input, quality gate ----------
+export function squareCrop(frame, box, margin = 0.3) {  // localize.square_crop: shifted inside, never padded
+  const { width: w, height: h } = frame;
+  const side = Math.min(Math.max(pyRound(Math.max(box[2] - box[0], box[3] - box[1]) * (1 + 2 * margin)), 8), h, w);
+  const cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
+  const x0 = Math.min(Math.max(pyRound(cx - side / 2), 0), w - side), y0 = Math.min(Math.max(pyRound(cy - side / 2), 0), h - side);
+  return { crop: cropImage(frame, x0, y0, x0 + side, y0 + side), cropBox: [x0, y0, x0 + side, y0 + side] };
+}
+
+export function toTensor(img, mean, std) {  // (x/255 - mean) / std, channels first (float32)
+  const n = img.width * img.height, out = new Float32Array(3 * n);
+  for (let c = 0; c < 3; c++) {
+    const scale = 1 / (255 * std[c]), offset = mean[c] / std[c];
+    for (let i = 0; i < n; i++) out[c * n + i] = img.data[3 * i + c] * scale - offset;
+  }
+  return out;
+}
+
+export function checkFrame(small, gate) {  // QualityGate.check_frame: light and skin on a 64×48 thumbnail
+  const thumb = resizeArea(small, 64, 48), d = thumb.data, n = 64 * 48;
+  let sum = 0, clipped = 0, skin = 0;
+  for (let i = 0; i < n; i++) {
+    const r = d[3 * i], g = d[3 * i + 1], b = d[3 * i + 2], y = luma(r, g, b);
+    const cr = clamp8(((r - y) * 11682 + (128 << 14) + 8192) >> 14), cb = clamp8(((b - y) * 9241 + (128 << 14) + 8192) >> 14);
+    sum += y; clipped += y >= 250;
+    skin += cr >= 133 && cr <= 180 && cb >= 77 && cb <= 135 && y > 30;
+  }
+  const metrics = { brightness: sum / n, clipped: clipped / n, skin: skin / n };
+  if (metrics.brightness < gate.min_brightness) return { ok: false, reason: "too_dark", metrics };
+  if (metrics.brightness > gate.max_brightness || metrics.clipped > gate.max_clipped) return { ok: false, reason: "too_bright", metrics };
+  if (metrics.skin < gate.min_skin) return { ok: false, reason: "no_skin", metrics };
+  return { ok: true, reason: "ok", metrics };
+}
+
+function sharpness(img) {  // variance of cv2.Laplacian(gray, CV_32F) (ksize 1, reflected border)
+  const { width: w, height: h, data } = img, gray = new Float64Array(w * h);
+  for (let i = 0; i < w * h; i++) gray[i] = luma(data[3 * i], data[3 * i + 1], data[3 * i + 2]);
+  let sum = 0, sq = 0;
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    const v = gray[y * w + reflect101(x - 1, w)] + gray[y * w + reflect101(x + 1, w)]
+      + gray[reflect101(y - 1, h) * w + x] + gray[reflect101(y + 1, h) * w + x] - 4 * gray[y * w + x];
+    sum += v; sq += v * v;
+  }
+  const mean = sum / (w * h);
+  return sq / (w * h) - mean * mean;
+}
+
+export function checkLesion(frameQuality, loc, view, gate) {  // QualityGate.check_lesion
+  const metrics = { ...frameQuality.metrics, lesion_area: loc.area_fraction, contrast: loc.contrast };
+  if (!loc.box) return { ok: false, reason: "no_lesion", metrics };
+  if (loc.area_fraction < gate.min_lesion_area) return { ok: false, reason: "too_small", metrics };
+  metrics.sharpness = sharpness(view);
+  if (metrics.sharpness < gate.min_sharpness) return { ok: false, reason: "blurry", metrics };
+  return { ok: true, reason: "ok", metrics };
+}
