@@ -1,6 +1,7 @@
 """On-device mode in real headless Chromium: the same answers as the Python runtime, and a phone page that confirms
 a lesion with the server stopped, in both languages, sending nothing to the server."""
 
+import json
 import os
 import random
 import shutil
@@ -71,23 +72,27 @@ def parity_samples(n_per_domain: dict[str, int]):
 
 @needs_ham
 @needs_collection
-def test_browser_answers_match_the_python_runtime(pw):
+# the shipped (colour) localiser on 300 photos; the opt-in learned one on a smaller sample, where one photo is 2 %
+@pytest.mark.parametrize("localizer,counts,agreement",
+                         [("colour", (150, 100, 50), 0.99), ("learned", (30, 20, 10), 0.95)])
+def test_browser_answers_match_the_python_runtime(pw, localizer, counts, agreement):
     import skindoctor
 
-    settings = get_settings(model_dir=MODELS, llm_provider="none")
-    samples = parity_samples({"dermoscopic": 150, "phone": 100, "nonlesion": 50})
+    settings = get_settings(model_dir=MODELS, llm_provider="none", localizer=localizer)
+    samples = parity_samples(dict(zip(("dermoscopic", "phone", "nonlesion"), counts)))
     browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
     with LiveServer(create_app(settings)) as server:
         page = browser.new_page(service_workers="block")
         report = photo_parity(page, server.url, samples, skindoctor.load(settings=settings))
     browser.close()
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "ondevice-parity.json").write_text(__import__("json").dumps(report, indent=2))
-    print({k: v for k, v in report.items() if k != "disagreements"})
-    assert report["photos"] >= 250 and set(report["per_domain"]) == {"dermoscopic", "phone", "nonlesion"}
-    assert report["classified_by_both"] >= 150
-    assert report["top1_agreement"] >= 0.99, report["disagreements"]
-    assert report["outcome_agreement"] >= 0.98, report["disagreements"]
+    (ARTIFACTS / f"ondevice-parity-{localizer}.json").write_text(json.dumps(report, indent=2))
+    print(localizer, {k: v for k, v in report.items() if k != "disagreements"})
+    assert report["photos"] == sum(counts) and set(report["per_domain"]) == {"dermoscopic", "phone", "nonlesion"}
+    assert report["classified_by_both"] >= 0.5 * sum(counts)
+    assert report["top1_agreement"] >= agreement, report["disagreements"]
+    assert report["outcome_agreement"] >= agreement - 0.01, report["disagreements"]
+    assert report["box_iou_mean"] >= 0.98  # the same lesion boxes
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +173,8 @@ def hold_sequences(n_classes: int, count: int, seed: int = 0):
                 frames.append([t, None, 0.0, str(rng.choice(["blurry", "no_lesion", "too_dark"]))])
                 continue
             alpha = np.full(n_classes, 0.3)
-            alpha[leader if rng.random() > 0.15 else int(rng.integers(n_classes))] += float(rng.choice([2.0, 8.0, 30.0]))
+            shown = leader if rng.random() > 0.15 else int(rng.integers(n_classes))  # now and then another class
+            alpha[shown] += float(rng.choice([2.0, 8.0, 30.0]))
             frames.append([t, rng.dirichlet(alpha).tolist(), float(rng.uniform(0, 0.05)), None])
         sequences.append(frames)
     return sequences
@@ -215,7 +221,7 @@ def test_browser_hold_matches_the_python_hold(logic_page, grouped):
 
 
 def advice_cases(classes, doubt: float, count: int, seed: int = 0):
-    """Probabilities of every kind: sure, near-ties, malignant mass, low confidence; familiar and unfamiliar pictures."""
+    """Probabilities of every kind (sure, near-ties, malignant mass, low confidence), familiar or unfamiliar."""
     import numpy as np
 
     rng, cases, codes = np.random.default_rng(seed), [], [c["code"] for c in classes]
