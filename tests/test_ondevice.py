@@ -3,10 +3,8 @@ a lesion with the server stopped, in both languages, sending nothing to the serv
 
 import json
 import os
-import random
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 
@@ -14,7 +12,7 @@ from skindoctor import i18n
 from skindoctor.advice.knowledge import load_knowledge
 from skindoctor.config import get_settings
 from skindoctor.dev.clips import Segment, write_y4m
-from skindoctor.dev.ondevice import FLAGS, live_run, photo_parity
+from skindoctor.dev.ondevice import FLAGS, live_run, photo_parity, split_photos
 from skindoctor.web import browser_runtime
 from skindoctor.web.app import create_app
 
@@ -54,22 +52,6 @@ def pw():
         yield p
 
 
-def parity_samples(n_per_domain: dict[str, int]):
-    """Test-split photos of each domain, drawn with a fixed seed."""
-    import csv
-
-    from skindoctor.train.collection import read_collection
-
-    with SPLIT.open(newline="") as f:
-        test = {row["image"] for row in csv.DictReader(f) if row["split"] == "test"}
-    samples = [s for s in read_collection(DATA) if Path(s.path).name in test]
-    rng, chosen = random.Random(0), []
-    for domain, n in n_per_domain.items():
-        of_domain = [s for s in samples if s.domain == domain]
-        chosen += rng.sample(of_domain, min(n, len(of_domain)))
-    return chosen
-
-
 @needs_ham
 @needs_collection
 # the shipped (colour) localiser on 300 photos; the opt-in learned one on a smaller sample, where one photo is 2 %
@@ -79,7 +61,7 @@ def test_browser_answers_match_the_python_runtime(pw, localizer, counts, agreeme
     import skindoctor
 
     settings = get_settings(model_dir=MODELS, llm_provider="none", localizer=localizer)
-    samples = parity_samples(dict(zip(("dermoscopic", "phone", "nonlesion"), counts)))
+    samples = split_photos(DATA, SPLIT, dict(zip(("dermoscopic", "phone", "nonlesion"), counts)))
     browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
     with LiveServer(create_app(settings)) as server:
         page = browser.new_page(service_workers="block")

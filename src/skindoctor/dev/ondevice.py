@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import csv
+import random
 import time
 from pathlib import Path
 
@@ -38,6 +40,20 @@ ENGINE_JS = """async ({ n, prefix, lang }) => {
   }
   return { answers: out, ms: performance.now() - started, model_ms: engine.stats.modelMs };
 }"""
+
+
+def split_photos(data: Path, split: Path, counts: dict[str, int], part: str = "test") -> list:
+    """``counts[domain]`` photos of each domain from one part of a split file, drawn with a fixed seed."""
+    from ..train.collection import read_collection
+
+    with split.open(newline="") as f:
+        names = {row["image"] for row in csv.DictReader(f) if row["split"] == part}
+    samples = [s for s in read_collection(data) if Path(s.path).name in names]
+    rng, chosen = random.Random(0), []
+    for domain, n in counts.items():
+        of_domain = [s for s in samples if s.domain == domain]
+        chosen += rng.sample(of_domain, min(n, len(of_domain)))
+    return chosen
 
 
 def outcome(analysis: Analysis) -> str:
