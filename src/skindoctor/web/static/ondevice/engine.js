@@ -5,7 +5,7 @@
 "use strict";
 
 import { HoldConfirmer } from "./hold.js";
-import { knowledgeAdvice, undecidedMessage } from "./advice.js";
+import { knowledgeAdvice, names, text, topClasses, undecidedMessage } from "./advice.js";
 import {
   checkFrame, checkLesion, fromRGBA, locateByColour, locateByNetwork, resizeSquare, squareCrop, toTensor, workingCopy,
 } from "./vision.js";
@@ -22,14 +22,6 @@ function softmax(logits, temperature) {
   const z = Array.from(logits, (v) => v / temperature), top = Math.max(...z);
   const e = z.map((v) => Math.exp(v - top)), sum = e.reduce((a, b) => a + b, 0);
   return e.map((v) => v / sum);
-}
-
-function lookup(tables, lang, key) {
-  for (const l of [lang, "en"]) {
-    const v = key.split(".").reduce((node, part) => (node && typeof node === "object" ? node[part] : undefined), tables[l]);
-    if (typeof v === "string") return v;
-  }
-  return key;
 }
 
 const round = (x, digits) => Math.round(x * 10 ** digits) / 10 ** digits;
@@ -111,11 +103,6 @@ export class Engine {
   }
 
   // ---------- answers in the server's shapes (results.analysis_out / frame_out) ----------
-  name(code, lang) {
-    const entry = this.bundle.knowledge[lang]?.classes?.[code];
-    return entry ? entry.name : this.bundle.classes.find((c) => c.code === code)?.names?.[lang] || code;
-  }
-
   heatmap(prediction, classIndex) {
     if (!prediction?.cam) return null;
     const { maps, h, w } = prediction.cam;
@@ -128,17 +115,16 @@ export class Engine {
 
   analysisOut(analysis, lang, context, withAdvice, digits = null) {
     const q = analysis.quality, p = analysis.prediction;
-    const out = { quality: { ok: q.ok, reason: q.reason, message: lookup(this.tables, lang, `${context}.${q.reason}`) },
+    const out = { quality: { ok: q.ok, reason: q.reason, message: text(this.tables, lang, `${context}.${q.reason}`) },
       box: analysis.box || null, crop_box: analysis.cropBox || null, heatmap: null, top_class: null, name: null,
       confidence: null, probabilities: null, top_k: [], urgency: null, advice: null };
     if (!p) return out;
     const r = (x) => (digits == null ? x : round(x, digits));
-    const order = p.probs.map((v, i) => i).sort((a, b) => p.probs[b] - p.probs[a] || a - b);
-    out.top_class = this.codes[order[0]];
-    out.name = this.name(out.top_class, lang);
-    out.confidence = r(p.probs[order[0]]);
+    out.top_k = topClasses(p.probs, 3, lang, this.bundle);
+    out.top_class = out.top_k[0].class;
+    out.name = names(out.top_class, lang, this.bundle)[0];
+    out.confidence = r(out.top_k[0].probability);
     out.probabilities = Object.fromEntries(this.codes.map((c, i) => [c, r(p.probs[i])]));
-    out.top_k = order.slice(0, 3).map((i) => ({ class: this.codes[i], name: this.name(this.codes[i], lang), probability: p.probs[i] }));
     if (withAdvice) {
       out.advice = knowledgeAdvice(p.probs, lang, p.notLesion, [], this.bundle, this.tables);
       out.urgency = out.advice.urgency;
