@@ -23,14 +23,14 @@ from playwright.sync_api import sync_playwright
 
 import skindoctor
 from skindoctor.config import get_settings
-from skindoctor.dev.clips import Segment, render, write_y4m
+from skindoctor.dev.clips import Segment, write_y4m
 from skindoctor.dev.ondevice import FLAGS, live_run, photo_parity, split_photos
-from skindoctor.train.data import load_rgb
 from skindoctor.web import browser_runtime
 from skindoctor.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from tests.lesions import Key, steady_lesions  # noqa: E402  (the lesion the browser tests show the camera)
 from tests.server import LiveServer  # noqa: E402  (the tests' real uvicorn server on 127.0.0.1)
 
 CHROMIUM = "/usr/bin/chromium"
@@ -42,21 +42,6 @@ def cpu_name() -> str:
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor() or "CPU"
-
-
-def steady_mole(samples, pipeline):
-    """The first test-split mole the pipeline classifies steadily in camera-like frames."""
-    import numpy as np
-
-    for s in samples:
-        if s.label != "nv":
-            continue
-        img = load_rgb(s.path)
-        rng = np.random.default_rng(0)
-        preds = [pipeline.analyse(render(Segment(img, 1.0), t, rng)).prediction for t in (0.0, 0.4, 0.8)]
-        if all(p is not None and p.top_class == "nv" and p.confidence >= 0.75 for p in preds):
-            return img
-    raise SystemExit("no steady mole in the test photos")
 
 
 def main() -> None:
@@ -71,7 +56,8 @@ def main() -> None:
     pipeline = skindoctor.load(settings=settings)
     counts = dict(zip(("dermoscopic", "phone", "nonlesion"), map(int, args.photos.split(","))))
     photos = split_photos(Path(args.data), ROOT / "models" / "split.csv", counts)
-    clip = write_y4m([Segment(steady_mole(photos, pipeline), 12.0, motion=6)], ROOT / "runs" / "ondevice-nv.y4m")
+    mole = steady_lesions(Key(pipeline), Key(photos), ("nv",))["nv"]
+    clip = write_y4m([Segment(mole, 12.0, motion=6)], ROOT / "runs" / "ondevice-nv.y4m")
     camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
               f"--use-file-for-fake-video-capture={clip}"]
     with sync_playwright() as pw:

@@ -21,7 +21,7 @@ PHOTO_PATH = "/__parity/"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]
 ENGINE_JS = """async ({ n, prefix, lang }) => {
-  const { Engine, imageFromCanvas } = await import('/static/ondevice/engine.js');
+  const { Engine } = await import('/static/ondevice/engine.js');
   const bundle = await (await fetch('/api/v1/ondevice')).json();
   const tables = { [lang]: await (await fetch('/api/v1/messages/' + lang)).json() };
   if (lang !== 'en') tables.en = await (await fetch('/api/v1/messages/en')).json();
@@ -34,7 +34,7 @@ ENGINE_JS = """async ({ n, prefix, lang }) => {
     const canvas = document.createElement('canvas');
     canvas.width = bitmap.width; canvas.height = bitmap.height;
     canvas.getContext('2d').drawImage(bitmap, 0, 0);
-    const r = await engine.diagnose(imageFromCanvas(canvas), lang);
+    const r = await engine.diagnose(canvas, lang);
     out.push({ reason: r.quality.reason, top: r.top_class, probabilities: r.probabilities, box: r.box,
                urgency: r.urgency, see_doctor: r.advice ? r.advice.see_a_doctor : null });
   }

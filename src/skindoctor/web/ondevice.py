@@ -61,7 +61,7 @@ def localizer_settings(services: Services) -> dict:
                 "long_side": spec.long_side, "mean": list(spec.mean), "std": list(spec.std),
                 "mask_threshold": spec.mask_threshold, "present_threshold": spec.present_threshold}
     if isinstance(localizer, LesionLocalizer):
-        return {"name": "colour", "work_side": WORK_SIDE, "channel_weights": CHANNEL_WEIGHTS.tolist(),
+        return {"name": "colour", "channel_weights": CHANNEL_WEIGHTS.tolist(),
                 "min_area": localizer.min_area, "min_contrast": localizer.min_contrast}
     return {"name": getattr(localizer, "name", type(localizer).__name__)}  # a custom one: not portable
 
@@ -77,13 +77,14 @@ def bundle(services: Services) -> dict:
         "runtime": {"url": RUNTIME_URL, "version": browser_runtime.VERSION},
         "model": {"name": card.name, "variant": clf.variant, "url": _url("classifier", clf.path),
                   "input": {"size": clf.spec.size, "mean": list(clf.spec.mean), "std": list(clf.spec.std)},
-                  "outputs": card.output_codes(), "reject_index": clf.reject_index, "temperature": clf.temperature,
-                  "reject_threshold": card.reject_threshold, "heatmap": clf.has_cam},
+                  "reject_index": clf.reject_index, "temperature": clf.temperature,
+                  "reject_threshold": card.reject_threshold},
         "classes": [{"code": c.code, "can_be_malignant": c.can_be_malignant,
                      "names": {lang: c.name(lang) for lang in LANGUAGES}} for c in card.lesion_classes()],
+        "work_side": WORK_SIDE,  # the working copy the gate and the colour localiser share
         "localizer": localizer,
         "gate": dataclasses.asdict(pipeline.gate),
-        "hold": {"hold_seconds": settings.hold_seconds, "decide_within": settings.decide_seconds,
+        "hold": {"hold_seconds": hold.hold_seconds, "decide_within": hold.decide_within,
                  "min_confidence": hold.min_confidence, "grace": hold.grace, "max_gap": hold.max_gap,
                  "smoothing": hold.smoothing, "min_agreement": hold.min_agreement,
                  "groups": None if hold.groups is None else hold.groups.tolist(), "candidate_share": CANDIDATE_SHARE},
@@ -94,24 +95,26 @@ def bundle(services: Services) -> dict:
     }
 
 
-def offline_assets(services: Services) -> list[str]:
+def static_files() -> list[Path]:
+    """The page's own static files (the runtime under ``vendor/`` is versioned by its pinned release)."""
+    return sorted(p for p in STATIC.rglob("*") if p.is_file() and "vendor" not in p.parts)
+
+
+def offline_assets(info: dict, static: list[Path]) -> list[str]:
     """What the service worker keeps: the pages, static files, the tables the page reads, model and runtime."""
-    static = sorted(f"/static/{p.relative_to(STATIC).as_posix()}" for p in STATIC.rglob("*")
-                    if p.is_file() and "vendor" not in p.parts)
+    files = [f"/static/{p.relative_to(STATIC).as_posix()}" for p in static]
     api = ["/api/v1/config", "/api/v1/model", "/api/v1/ondevice", *(f"/api/v1/messages/{lang}" for lang in LANGUAGES)]
-    info = bundle(services)
     models = [info["model"]["url"]] + ([info["localizer"]["url"]] if "url" in info["localizer"] else [])
     runtime = [RUNTIME_URL + name for name in browser_runtime.FILES] if info["available"] else []
-    return [*PAGES, *static, *api, *models, *runtime]
+    return [*PAGES, *files, *api, *models, *runtime]
 
 
-def worker_version(services: Services, assets: list[str]) -> str:
+def worker_version(info: dict, static: list[Path], assets: list[str]) -> str:
     """Changes whenever a kept file may have: the software, the static files, the model files, the settings."""
     h = hashlib.sha256(__version__.encode() + WORKER.read_bytes())
-    for p in sorted(STATIC.rglob("*")):
-        if p.is_file() and "vendor" not in p.parts:
-            h.update(p.as_posix().encode() + p.read_bytes())
-    h.update(json.dumps(bundle(services), sort_keys=True, default=str).encode())
+    for p in static:
+        h.update(p.as_posix().encode() + p.read_bytes())
+    h.update(json.dumps(info, sort_keys=True, default=str).encode())
     h.update("\n".join(assets).encode())
     return h.hexdigest()[:16]
 
@@ -134,7 +137,9 @@ async def ondevice_file(services: ServicesDep, name: str) -> FileResponse:
 @router.get("/sw.js", include_in_schema=False)
 async def service_worker(services: ServicesDep) -> Response:
     """The service worker, at the site's root so it serves every page; its file list and version filled in."""
-    assets = offline_assets(services)
+    info, static = bundle(services), static_files()
+    assets = offline_assets(info, static)
     script = WORKER.read_text(encoding="utf-8")
-    script = script.replace("__VERSION__", worker_version(services, assets)).replace("__ASSETS__", json.dumps(assets))
+    script = script.replace("__VERSION__", worker_version(info, static, assets))
+    script = script.replace("__ASSETS__", json.dumps(assets))
     return Response(script, media_type="text/javascript", headers={"Cache-Control": "no-cache"})

@@ -81,10 +81,10 @@ function renderRun() {
   $("run-label").textContent = here ? t("runDevice") : t("runServer");
   button.classList.toggle("device", here);
   button.disabled = !deviceAvailable();
-  button.title = `${here ? t("runDeviceNote") : t("runServerNote")}` +
-    (deviceAvailable() ? ` — ${tr("ui.runSwitchTo", { mode: here ? t("runServer") : t("runDevice") })}` : "");
+  const note = here ? t("runDeviceNote") : t("runServerNote");
+  button.title = note + (deviceAvailable() ? ` — ${tr("ui.runSwitchTo", { mode: here ? t("runServer") : t("runDevice") })}` : "");
   button.setAttribute("aria-label", button.title);
-  $("run-note").textContent = here ? t("runDeviceNote") : t("runServerNote");
+  $("run-note").textContent = note;
 }
 async function useRun(run, remember) {
   if (run === "device" && !deviceAvailable()) run = "server";
@@ -235,9 +235,8 @@ async function analyseOnDevice() {  // one camera frame through the browser's pi
   sent.width = grab.width; sent.height = grab.height;
   sent.getContext("2d").drawImage(grab, 0, 0);
   state.inFlight = true;
-  const { imageFromCanvas } = await import("/static/ondevice/engine.js");
   let msg;
-  try { msg = await state.engine.process(imageFromCanvas(grab), performance.now() / 1000, state.lang); } catch (err) {
+  try { msg = await state.engine.process(grab, performance.now() / 1000, state.lang); } catch (err) {
     msg = { type: "error", message: String(err.message || err) };
   }
   if (state.stream && state.run === "device") onLiveMessage(msg);
@@ -562,10 +561,9 @@ async function diagnoseOnDevice(file, img) {  // the same checks and answer as t
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   ctx.drawImage(bitmap, 0, 0);
   bitmap.close();
-  const { imageFromCanvas } = await import("/static/ondevice/engine.js");
   const engine = await state.engineReady;
   if (!engine) return diagnoseOnServer(file);  // this browser could not run the model after all
-  return { ok: true, body: await engine.diagnose(imageFromCanvas(canvas), state.lang) };
+  return { ok: true, body: await engine.diagnose(canvas, state.lang) };
 }
 
 // ---------- print summary for the doctor ----------

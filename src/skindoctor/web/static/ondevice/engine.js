@@ -10,8 +10,6 @@ import {
   checkFrame, checkLesion, fromRGBA, locateByColour, locateByNetwork, resizeSquare, squareCrop, toTensor, workingCopy,
 } from "./vision.js";
 
-const WORK_SIDE = 128;  // the shared working copy (localize.WORK_SIDE)
-
 async function fetchBytes(url) {
   const res = await fetch(url);
   if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
@@ -80,7 +78,7 @@ export class Engine {
 
   async analyse(frame) {
     const gate = this.bundle.gate, size = this.bundle.model.input.size;
-    const small = workingCopy(frame, WORK_SIDE);
+    const small = workingCopy(frame, this.bundle.work_side);
     let quality = checkFrame(small, gate);
     const skinDoubt = quality.reason === "no_skin" && this.bundle.model.reject_index != null;
     if (!quality.ok && !skinDoubt) return { quality };
@@ -133,9 +131,10 @@ export class Engine {
     return out;
   }
 
-  /** An uploaded photo (RGB image) → the answer /api/v1/diagnose would give (and P(not a lesion), for ``advice``). */
-  async diagnose(image, lang) {
-    const analysis = await this.analyse(image);
+  /** An uploaded photo (drawn on a canvas) → the answer /api/v1/diagnose would give (and P(not a lesion), for
+   * ``advice``). */
+  async diagnose(canvas, lang) {
+    const analysis = await this.analyse(imageFromCanvas(canvas));
     return { ...this.analysisOut(analysis, lang, "upload", true), not_lesion: analysis.prediction?.notLesion ?? null };
   }
 
@@ -148,9 +147,9 @@ export class Engine {
   // ---------- a live stream (Pipeline.process + frame_out) ----------
   reset() { if (this.hold) this.hold.reset(); }
 
-  /** One camera frame (RGB image) at time ``t`` seconds → the answer the live WebSocket would give. */
-  async process(frame, t, lang) {
-    const started = performance.now();
+  /** One camera frame (drawn on a canvas) at time ``t`` seconds → the answer the live WebSocket would give. */
+  async process(canvas, t, lang) {
+    const started = performance.now(), frame = imageFromCanvas(canvas);
     if (!this.hold) this.hold = new HoldConfirmer(this.bundle.hold);
     const analysis = await this.analyse(frame);
     const p = analysis.prediction;
@@ -180,6 +179,6 @@ export class Engine {
   }
 }
 
-/** Canvas pixels → the RGB image the engine takes. */
-export const imageFromCanvas = (canvas) => fromRGBA(canvas.getContext("2d", { willReadFrequently: true })
+/** Canvas pixels → the RGB image the pipeline takes. */
+const imageFromCanvas = (canvas) => fromRGBA(canvas.getContext("2d", { willReadFrequently: true })
   .getImageData(0, 0, canvas.width, canvas.height));
