@@ -8,7 +8,9 @@ the lesion painted out, everyday photos). For each: mean IoU of the box with the
 share of frames whose classifier crop holds the whole lesion, misses, boxes on lesion-free frames,
 and milliseconds. Then the classifier's balanced accuracy on the crops each localiser gives in the
 camera-like frames, beside the mask's own box (the best a localiser can do) and the whole frame
-(what one shared pass over the frame, without a crop, would see).
+(what one shared pass over the frame, without a crop, would see); and on the smartphone photos of
+PAD-UFES-20's test split (by patient; they have diagnoses but no masks), the same balanced accuracy
+on each localiser's crops and how often the box takes in most of the photo.
 
     python bench/localization.py [--data ../shared/data] [--sample 600]
 """
@@ -25,7 +27,7 @@ from sklearn.metrics import balanced_accuracy_score
 
 from skindoctor.dev.clips import FRAME_SIZE, skin_colour
 from skindoctor.model_card import load_card
-from skindoctor.train.collection import read_nonlesion
+from skindoctor.train.collection import read_nonlesion, read_pad_ufes
 from skindoctor.train.composite import bare_skin, feather
 from skindoctor.train.data import load_rgb, read_ham10000, read_split
 from skindoctor.train.localizer import load_photos, mask_box
@@ -151,14 +153,36 @@ def main() -> None:
     accuracy["whole frame, no crop"] = float(balanced_accuracy_score(
         cam_labels, [p.top_class for p in classifier.predict_batch([center_square(f) for f in frames])]))
     print(accuracy)
-    write_report(Path(args.out), rows, accuracy, card, len(pick))
+    phone = phone_results(data / "pad_ufes_20_partial", args.split, localizers, classifier)
+    print(phone)
+    write_report(Path(args.out), rows, accuracy, phone, card, len(pick))
+
+
+def phone_results(root: Path, split_csv: str, localizers: dict, classifier) -> dict:
+    """Per localiser on the smartphone test photos: the classifier's balanced accuracy on its crops (over the
+    classes present), the share of photos with no box, and of boxes covering half the photo or more."""
+    items = read_pad_ufes(root)
+    split = read_split(items, split_csv)
+    test = [s for s in items if split[str(s.path)] == "test"]
+    images, labels = [load_rgb(s.path, 640) for s in test], [s.label for s in test]
+    out = {"n": len(test)}
+    for name, localizer in localizers.items():
+        found = [localizer.locate(image) for image in images]
+        boxes = [f.box for f in found]
+        share = [b.width * b.height / (im.shape[0] * im.shape[1]) for b, im in zip(boxes, images) if b is not None]
+        out[name] = {"balanced_accuracy": balanced_accuracy(classifier, images, boxes, labels),
+                     "no_box": float(np.mean([b is None for b in boxes])),
+                     "half_or_more": float(np.mean([a >= 0.5 for a in share])) if share else 0.0}
+    out["whole photo, no crop"] = {"balanced_accuracy": balanced_accuracy(classifier, images, [None] * len(images),
+                                                                          labels)}
+    return out
 
 
 def _pct(v):
     return "—" if v is None else f"{v:.1%}"
 
 
-def write_report(out: Path, rows, accuracy, card, sample: int) -> None:
+def write_report(out: Path, rows, accuracy, phone, card, sample: int) -> None:
     spec = card.localizer
     lines = ["# Lesion localisation: learned localiser vs colour method", "",
              "Measured with `python bench/localization.py` on HAM10000's **test split** (by lesion, "
@@ -181,23 +205,29 @@ def write_report(out: Path, rows, accuracy, card, sample: int) -> None:
               "camera-like frames above, cropped around each box (a frame with no box: its centre square):", "",
               "| crop from | balanced accuracy |", "|---|---|"]
     lines += [f"| {k} | {v:.3f} |" for k, v in accuracy.items()]
+    lines += ["", f"On the {phone['n']} smartphone photos of PAD-UFES-20's test split (by patient; 5 classes, no "
+              "masks: the photo is the frame, as an upload):", "",
+              "| crop from | balanced accuracy | no box | box covers ≥ half the photo |", "|---|---|---|---|"]
+    lines += [f"| {k} | {v['balanced_accuracy']:.3f} | {_pct(v.get('no_box'))} | {_pct(v.get('half_or_more'))} |"
+              for k, v in phone.items() if k != "n"]
     lines += ["", "The whole-frame row is what a single network sharing one pass for box and class would see at the "
               "classifier's input size: the lesion shrinks to a fraction of the picture. Cropping around the found "
               "lesion is what keeps the classifier's pixels on the lesion, so the product runs two small networks "
-              "(the localiser on the 160-px frame, the classifier on the crop) rather than one.", "",
+              f"(the localiser on the {spec.long_side}-px frame, the classifier on the crop) rather than one.", "",
               "## Method", "",
               f"Learned: `{spec.files[spec.variant]}` ({spec.variant}), MobileNetV2's first 14 blocks (ImageNet) "
               "with a small top-down decoder, on the frame shrunk to a "
               f"{spec.long_side}-px long side; a pixel is lesion at p ≥ {spec.mask_threshold}, the connected region "
               "holding the most probability is the box, and a region whose peak is below the presence threshold "
-              f"{spec.present_threshold:.3f} (chosen on validation frames for ≤ 3 % boxes on lesion-free frames) is "
+              f"{spec.present_threshold:.3f} (chosen on validation frames for ≤ 3 % boxes on each kind of lesion-free "
+              "frame) is "
               "no lesion. Trained by `skindoctor train-localizer` on camera-like frames composed from the train "
-              "split's photos and masks (docs/camera_domain.md has the classifier's recipe). Colour: distance from "
-              "the skin in Lab on a 128-px working copy, Otsu threshold, the most plausible connected component; "
-              "the product's default (the learned localiser runs with `SKINDOCTOR_LOCALIZER=learned`: on smartphone "
-              "photos, which it was not trained on, the classifier did worse on its crops; README, \"Finding the "
-              "lesion\").", "", "Times are p50 of single calls on this machine in the run that wrote this file (they "
-              "vary with what else runs; `skindoctor bench` gives the frame path's stages)."]
+              "split's photos and masks, plus the train split's smartphone photos with the masks a first-round "
+              "localiser was clear about (README, \"Finding the lesion\"). It is the product's default, chosen on "
+              "validation photos (docs/localizer_choice.md). Colour: distance from the skin in Lab on a 128-px "
+              "working copy, Otsu threshold, the most plausible connected component; the fallback.", "",
+              "Times are p50 of single calls on this machine in the run that wrote this file "
+              "(they vary with what else runs; `skindoctor bench` gives the frame path's stages)."]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
     print(f"wrote {out}")

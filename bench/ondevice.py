@@ -72,7 +72,7 @@ def main() -> None:
         offline = {lang: live_run(page, f"{server.url}/?lang={lang}") for lang in ("en", "ko")}
         browser.close()
     results = {"machine": f"{platform.machine()} {cpu_name()}, {os.cpu_count()} cores, headless Chromium",
-               "parity": parity, "live_online": online, "live_offline": offline}
+               "localizer": pipeline.localizer.name, "parity": parity, "live_online": online, "live_offline": offline}
     Path(args.out).with_suffix(".json").write_text(json.dumps(results, indent=2))
     Path(args.out).write_text(report(results))
     print(json.dumps({k: v for k, v in parity.items() if k != "disagreements"}, indent=1))
@@ -86,8 +86,8 @@ def report(r: dict) -> str:
              "a phone's differ (see the README's \"On the phone\").", "",
              "## Parity with the Python runtime", "",
              f"{pa['photos']} test-split photos ({', '.join(f'{n} {d}' for d, n in pa['per_domain'].items())}), "
-             "each decoded by the browser and by Pillow, then through each side's quality gate, colour localiser, "
-             "crop and int8 model (onnxruntime-web WebAssembly vs ONNX Runtime).", "",
+             "each decoded by the browser and by Pillow, then through each side's quality gate, "
+             f"{r['localizer']} localiser, crop and int8 model (onnxruntime-web WebAssembly vs ONNX Runtime).", "",
              "| measure | value |", "|---|---|",
              f"| same answer (class, or why none) | {pa['outcome_agreement']:.3f} |",
              f"| classified by both | {pa['classified_by_both']} |",

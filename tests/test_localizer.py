@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 
@@ -16,7 +18,7 @@ import skindoctor
 from skindoctor.config import get_settings
 from skindoctor.errors import ModelError
 from skindoctor.model_card import load_card
-from skindoctor.vision.localize import LesionLocalizer
+from skindoctor.vision.localize import WORK_SIDE, LesionLocalizer, working_copy
 from skindoctor.vision.segment import SegmentLocalizer, best_region, card_localizer
 
 from .conftest import DATA, MODELS, SPLIT, WEIGHTS, needs_ham, needs_torch, needs_weights
@@ -32,8 +34,8 @@ def test_the_card_names_the_learned_localiser_and_load_uses_it():
     card = load_card(MODELS)
     assert card.localizer is not None
     assert all((MODELS / f).is_file() for f in card.localizer.files.values())
-    assert not card.localizer.default  # the card keeps the colour method until the classifier gains on its crops
-    assert isinstance(skindoctor.load().localizer, LesionLocalizer)
+    assert card.localizer.default  # chosen on validation photos (bench/localizer_choice.py)
+    assert isinstance(skindoctor.load().localizer, SegmentLocalizer)
     learned = skindoctor.load(settings=get_settings(localizer="learned"))
     assert isinstance(learned.localizer, SegmentLocalizer)
     assert isinstance(skindoctor.load(settings=get_settings(localizer="colour")).localizer, LesionLocalizer)
@@ -44,7 +46,7 @@ def test_health_says_which_localiser_runs():
 
     from skindoctor.web.app import create_app
 
-    for choice, name in (("learned", "learned"), ("auto", "colour"), ("colour", "colour")):
+    for choice, name in (("learned", "learned"), ("auto", "learned"), ("colour", "colour")):
         with TestClient(create_app(get_settings(model_dir=MODELS, llm_provider="none", localizer=choice))) as client:
             assert client.get("/healthz").json()["localizer"] == name
 
@@ -109,6 +111,109 @@ def test_learned_localiser_frames_held_out_lesions_better_than_colour(learned, t
     assert boxed["learned"] <= 6 and boxed["colour"] >= 20, boxed  # colour boxes almost any skin texture
 
 
+def test_the_working_copy_is_the_networks_input_when_it_has_the_size(learned):
+    assert learned.spec.long_side == WORK_SIDE  # the frame is shrunk once per frame, for the gate and the network
+    rng = np.random.default_rng(1)
+    frame = np.clip(rng.normal((200, 150, 130), 6, (480, 640, 3)), 0, 255).astype(np.uint8)
+    cv2.ellipse(frame, (320, 240), (70, 50), 0, 0, 360, (90, 55, 40), -1)
+    frame = cv2.GaussianBlur(frame, (0, 0), 3)  # a brown spot with a soft edge, as a camera shows a mole
+    found = learned.locate(frame)
+    assert found.box is not None
+    assert learned.locate(frame, working_copy(frame)) == found
+    blank = np.full_like(working_copy(frame), (200, 150, 130))
+    assert learned.locate(frame, blank).box is None  # a copy of the input's size is what the network sees
+    assert learned.locate(frame, blank[:40, :50]) == found  # any other size is not used
+
+
+class Teacher:
+    """A stand-in teacher whose heat map is written in the photo's red channel (the acceptance rule is under
+    test, not a network); flipping the photo flips its map, as with a real one."""
+
+    spec = load_card(MODELS).localizer
+
+    def heatmap(self, view):
+        small = cv2.resize(view, (view.shape[1] // 2, view.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        return small, small[..., 0].astype(np.float32) / 255
+
+
+def _heat(*spots, shape=(96, 128)):
+    prob = np.full(shape, 0.05, np.float32)
+    for (y0, y1, x0, x1), p in spots:
+        prob[y0:y1, x0:x1] = p
+    return prob
+
+
+@pytest.mark.parametrize("spots, kept", [
+    ([((30, 60, 40, 80), 0.99)], True),  # one clear region inside the photo
+    ([((30, 60, 40, 80), 0.90)], False),  # not sure enough
+    ([((0, 40, 40, 80), 0.99)], False),  # runs off the photo's edge: maybe only part of the lesion
+    ([((44, 47, 60, 63), 0.99)], False),  # too small to be the lesion of a close-up
+    ([((5, 90, 5, 120), 0.99)], False),  # most of the photo: the skin, not a lesion
+    ([((30, 60, 40, 80), 0.99), ((70, 90, 100, 120), 0.8)], False),  # a second candidate with real weight
+    ([((30, 60, 40, 80), 0.99), ((80, 82, 100, 102), 0.6)], True),  # a speck beside it does not count
+])
+def test_a_teacher_answer_becomes_a_mask_only_when_it_is_clear(spots, kept):
+    from skindoctor.train.pseudo import pseudo_mask
+
+    heat = np.round(_heat(*spots) * 255).astype(np.uint8)
+    image = np.repeat(np.repeat(heat, 2, axis=0), 2, axis=1)[..., None].repeat(3, axis=2)  # 192×256
+    mask = pseudo_mask(Teacher(), image)
+    assert (mask is not None) == kept
+    if kept:
+        assert mask.shape == image.shape[:2]
+        ys, xs = np.nonzero(mask)
+        assert (ys.min(), ys.max() + 1, xs.min(), xs.max() + 1) == (60, 120, 80, 160)  # the region, photo-sized
+
+
+@needs_ham
+def test_the_shipped_localiser_as_teacher_masks_held_out_lesions(learned, test_split_samples):
+    """On held-out photos the kept masks match the real ones, and bare skin gives none."""
+    from skindoctor.train.composite import bare_skin, scene
+    from skindoctor.train.localizer import load_photos, mask_box
+    from skindoctor.train.pseudo import label_photos, pseudo_mask
+
+    photos = load_photos(test_split_samples[:40])
+    rng = np.random.default_rng(3)
+    frames = [scene(p, [], rng, size=(320, 240), fill=0.0) for p in photos]
+    kept = label_photos(learned, [f for f, _ in frames])
+    assert len(kept) >= 15, len(kept)
+    truth = {f.tobytes(): m for f, m in frames}
+    ious = [mask_box(k.mask).iou(mask_box(truth[k.image.tobytes()])) for k in kept]
+    assert np.mean(ious) >= 0.7, ious
+    skins = [scene(None, [bare_skin(p)], rng, size=(320, 240))[0] for p in photos[:20]]
+    assert sum(pseudo_mask(learned, s) is not None for s in skins) <= 2
+
+
+def test_clear_skin_is_the_photo_without_its_lesion():
+    from skindoctor.train.composite import LesionPhoto
+    from skindoctor.train.pseudo import clear_skin
+
+    image = np.full((120, 160, 3), (200, 150, 130), np.uint8)
+    mask = np.zeros((120, 160), np.uint8)
+    image[40:80, 10:50], mask[40:80, 10:50] = (0, 0, 255), 255  # a blue lesion on the left
+    skin = clear_skin(LesionPhoto(image, mask))
+    assert skin.shape == image.shape and not (skin == (0, 0, 255)).all(axis=2).any()
+    mask[:] = 255
+    assert clear_skin(LesionPhoto(image, mask)) is None  # nothing beside the lesion
+
+
+def test_the_presence_threshold_holds_for_each_kind_of_lesion_free_frame():
+    from skindoctor.train.localizer import FrameSet, presence_threshold
+
+    spec = load_card(MODELS).localizer
+    peaks = {"skin": np.linspace(0.55, 0.7, 60), "everyday": np.linspace(0.6, 0.95, 20)}
+    probs, kinds = [], []
+    for kind, values in peaks.items():
+        for v in values:
+            probs.append(_heat(((10, 20, 10, 20), v)))
+            kinds.append(kind)
+    frames = FrameSet([None] * len(probs), [np.zeros((96, 128), np.uint8)] * len(probs), kinds)
+    threshold = presence_threshold(probs, frames, spec, max_false=0.05)
+    for kind, values in peaks.items():  # ≤ 5 % of each kind still boxed, not 5 % of all together
+        assert np.mean(values >= threshold) <= 0.05, kind
+    assert threshold > np.quantile(np.concatenate(list(peaks.values())), 0.95)
+
+
 @pytest.mark.slow
 @needs_ham
 @needs_torch
@@ -116,12 +221,15 @@ def test_learned_localiser_frames_held_out_lesions_better_than_colour(learned, t
 def test_train_localizer_trains_exports_and_writes_the_card(tmp_path):
     models = tmp_path / "models"
     models.mkdir()
-    shutil.copy2(MODELS / "model_card.json", models)
-    out = subprocess.run([sys.executable, "-m", "skindoctor.cli", "train-localizer", "--data", str(DATA),
+    card = load_card(MODELS)
+    for name in ["model_card.json", *card.localizer.files.values()]:  # the shipped localiser is the phone teacher
+        shutil.copy2(MODELS / name, models)
+    out = subprocess.run([sys.executable, "-m", "skindoctor.cli", "-v", "train-localizer", "--data", str(DATA),
                           "--split", str(SPLIT), "--weights", str(WEIGHTS), "--out", str(tmp_path / "run"),
                           "--model-dir", str(models), "--steps", "3", "--batch-size", "4", "--limit", "24",
                           "--val-frames", "24"], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
+    assert re.search(r"phone photos: [1-9]\d* of 24 train-split photos labelled by the teacher", out.stderr)
     spec = load_card(models).localizer
     assert spec is not None and set(spec.files) == {"fp32", "int8"}
     assert json.loads(out.stdout)["present_threshold"] == spec.present_threshold

@@ -41,18 +41,20 @@ def test_bundle_carries_the_servers_own_settings_and_model(server):
     assert bundle["hold"]["hold_seconds"] == 3.0 and bundle["triage"]["malignant_threshold"] == \
         pipeline.classifier.card.malignant_threshold
     assert [c["code"] for c in bundle["classes"]] == list(pipeline.classifier.classes)
-    assert bundle["localizer"]["name"] == "colour" and set(bundle["knowledge"]) == {"en", "ko"}
+    assert bundle["localizer"]["name"] == "learned" and set(bundle["knowledge"]) == {"en", "ko"}  # the card's
     model = httpx.get(server.url + bundle["model"]["url"])
     assert model.status_code == 200 and model.content == pipeline.classifier.path.read_bytes()
     assert hashlib.sha256(model.content).hexdigest().startswith(bundle["model"]["url"].rsplit("=", 1)[1])
     assert httpx.get(server.url + "/api/v1/ondevice/files/other").status_code == 404
 
 
-def test_learned_localiser_is_served_when_the_server_uses_it():
-    with LiveServer(create_app(_settings(localizer="learned"))) as s:
+def test_the_localiser_in_use_is_the_one_served(server):
+    loc = httpx.get(server.url + "/api/v1/ondevice").json()["localizer"]
+    assert loc["name"] == "learned" and loc["present_threshold"] > 0.5 and loc["long_side"] == 128
+    assert httpx.get(server.url + loc["url"]).content == (MODELS / "skindoctor-loc-int8.onnx").read_bytes()
+    with LiveServer(create_app(_settings(localizer="colour"))) as s:
         loc = httpx.get(s.url + "/api/v1/ondevice").json()["localizer"]
-        assert loc["name"] == "learned" and loc["present_threshold"] > 0.5
-        assert httpx.get(s.url + loc["url"]).content == (MODELS / "skindoctor-loc-int8.onnx").read_bytes()
+        assert loc["name"] == "colour" and "url" not in loc
 
 
 def worker_version(script: str) -> str:

@@ -38,3 +38,21 @@ def test_metrics_give_intervals_and_skip_what_a_set_cannot_measure():
     assert lo == hi == 1.0
     everyday = metrics(_scored([-1] * 5, ["rejected:not_lesion"] * 4 + ["routine"]), ["mel", "nv"], MALIGNANT, 0.5)
     assert everyday["nonlesion_rejected"] == pytest.approx(0.8) and "balanced_accuracy" not in everyday
+
+
+def test_the_reject_threshold_budget_counts_photos_already_turned_away():
+    from skindoctor.train.evaluate import reject_threshold
+
+    labels = np.zeros(200, int)
+    not_lesion = np.linspace(0.0, 0.99, 200)
+    outcomes = ["doctor"] * 200
+    s = Scored(labels, np.ones((200, 1)), not_lesion, np.ones((200, 1)), outcomes)
+    t = reject_threshold(s, 0.02)
+    assert (not_lesion >= t).sum() == 4  # 2 % of 200, all by the classifier's check
+    outcomes[:2] = ["rejected:no_lesion", "rejected:too_small"]  # the localiser and the gate took two already
+    t = reject_threshold(Scored(labels, s.probs, not_lesion, s.probs_centre, outcomes), 0.02)
+    assert (not_lesion[2:] >= t).sum() == 2
+    outcomes[2:4] = ["rejected:blurry", "rejected:no_skin"]  # the budget is spent: the check turns none away
+    assert reject_threshold(Scored(labels, s.probs, not_lesion, s.probs_centre, outcomes), 0.02) == 1.0
+    outcomes[4] = "rejected:not_lesion"  # its own earlier answers do not count against it
+    assert reject_threshold(Scored(labels, s.probs, not_lesion, s.probs_centre, outcomes), 0.02) == 1.0

@@ -39,7 +39,7 @@ def load(model_dir: str | Path | None = None, variant: str | None = None, thread
 
     ``variant``: ``int8`` (the card's default) or ``fp32``; ``threads``: ONNX Runtime threads (default 1);
     ``localizer``: anything with ``locate(frame, small)`` (default: the card's choice, ``localizer.default`` —
-    the colour method for the shipped card; ``SKINDOCTOR_LOCALIZER=learned|colour`` overrides it); ``settings``:
+    the learned localiser for the shipped card; ``SKINDOCTOR_LOCALIZER=learned|colour`` overrides it); ``settings``:
     the hold, LLM and other options (default: from ``SKINDOCTOR_*`` variables); ``card``: a card to use
     instead of the folder's (evaluation re-chooses thresholds on one).
     """

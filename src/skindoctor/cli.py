@@ -10,6 +10,8 @@ from pathlib import Path
 from .errors import SkinDoctorError
 from .i18n import LANGUAGES
 
+log = logging.getLogger(__name__)
+
 DEFAULT_DATA = Path("../shared/data")
 DEFAULT_WEIGHTS = Path("../shared/weights/mobilenet_v2_imagenet_from_coral_tf1qat.pth")
 
@@ -48,15 +50,33 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _teacher(model_dir: Path):
+    """The learned localiser already in ``model_dir``'s card (fp32 if there), to label phone photos; or None."""
+    from .model_card import load_card
+    from .vision.segment import SegmentLocalizer
+
+    spec = load_card(model_dir).localizer if (model_dir / "model_card.json").is_file() else None
+    try:
+        if spec is not None:
+            return SegmentLocalizer(model_dir, spec, variant="fp32" if "fp32" in spec.files else None)
+    except FileNotFoundError as e:
+        log.warning("%s", e)
+    log.warning("no learned localiser in %s to label phone photos: training on HAM10000 frames only", model_dir)
+    return None
+
+
 def cmd_train_localizer(args) -> int:
     from .model_card import default_models_dir
     from .train.localizer import attach_to_card, export_localizer, train_localizer
 
     data = Path(args.data)
+    model_dir = Path(args.model_dir or default_models_dir())
+    phone = data / "pad_ufes_20_partial"
+    teacher = _teacher(Path(args.teacher or model_dir)) if phone.is_dir() and not args.no_phone else None
     fit = train_localizer(data / "ham10000", Path(args.split), Path(args.weights), Path(args.out), steps=args.steps,
                           batch=args.batch_size, lr=args.lr, threads=args.threads, nonlesion=data / "nonlesion",
-                          val_frames=args.val_frames, limit=args.limit)
-    model_dir = Path(args.model_dir or default_models_dir())
+                          val_frames=args.val_frames, limit=args.limit, long_side=args.long_side,
+                          phone=phone if teacher else None, teacher=teacher)
     spec = export_localizer(fit.model, fit.spec, model_dir, fit.calibration, fit.validation)
     attach_to_card(model_dir, spec)
     print(spec.model_dump_json(indent=2))
@@ -379,6 +399,10 @@ def build_parser() -> argparse.ArgumentParser:
     lz.add_argument("--threads", type=int, default=2)
     lz.add_argument("--val-frames", type=int, default=600, help="validation frames (step choice and threshold)")
     lz.add_argument("--limit", type=int, help="at most this many photos per split (quick trials)")
+    lz.add_argument("--long-side", type=int, default=128, help="the frame's long side at the network's input")
+    lz.add_argument("--teacher", help="model folder whose learned localiser labels the smartphone photos "
+                                      "(pad_ufes_20_partial/ in --data; default: --model-dir)")
+    lz.add_argument("--no-phone", action="store_true", help="train on HAM10000 frames only")
     lz.set_defaults(func=cmd_train_localizer)
 
     d = sub.add_parser("diagnose", help="classify lesion photos and print calibrated top-k")

@@ -50,8 +50,9 @@ class LocalizerSpec(BaseModel, frozen=True):
     mask_threshold: float = 0.5  # lesion probability from which a pixel belongs to the lesion
     present_threshold: float = Field(0.5, description="peak probability a region needs to count as a lesion "
                                                       "(chosen on validation frames)")
-    default: bool = Field(False, description="used unless SKINDOCTOR_LOCALIZER says otherwise; off until the "
-                                             "classifier's per-domain results on its crops are at least as good")
+    default: bool = Field(False, description="used unless SKINDOCTOR_LOCALIZER says otherwise; turn it on only when "
+                                             "the classifier does at least as well on its crops, per domain, on "
+                                             "validation photos (bench/localizer_choice.py)")
     metrics: dict[str, Any] = {}
 
 

@@ -26,9 +26,9 @@ class LesionPhoto:
     mask: np.ndarray  # uint8, 255 = lesion, same height and width
 
 
-def bare_skin(photo: LesionPhoto) -> np.ndarray:
-    """The photo with its lesion painted out (what the skin around it would look like alone)."""
-    ring = cv2.dilate(photo.mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
+def bare_skin(photo: LesionPhoto, grow: int = 9) -> np.ndarray:
+    """The photo with its lesion, grown by ``grow`` pixels, painted out (the skin around it alone)."""
+    ring = cv2.dilate(photo.mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
     return cv2.inpaint(photo.image, ring, 5, cv2.INPAINT_TELEA)
 
 
@@ -81,12 +81,14 @@ def _lesion_alpha(mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.GaussianBlur(ring.astype(np.float32) / 255, (0, 0), grow / 3)
 
 
-def place(photo: LesionPhoto, background: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """The photo on ``background`` at a random scale and position → (frame, mask), frame-sized."""
+def place(photo: LesionPhoto, background: np.ndarray, rng: np.random.Generator,
+          fill: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """The photo on ``background`` at a random scale and position → (frame, mask), frame-sized; with
+    probability ``fill`` the photo fills the frame instead (an upload, or a phone photo as taken)."""
     h, w = background.shape[:2]
     photo = _oriented(photo, rng)
     ph0, pw0 = photo.image.shape[:2]
-    if rng.random() < 0.3:  # an upload: the photo fills the frame, zoomed in a little at most
+    if rng.random() < fill:  # the photo fills the frame, zoomed in a little at most
         zoom = rng.uniform(0.8, 1.0)
         cw, ch = int(pw0 * zoom), int(ph0 * zoom)
         x0, y0 = int(rng.integers(0, pw0 - cw + 1)), int(rng.integers(0, ph0 - ch + 1))
@@ -117,11 +119,12 @@ def place(photo: LesionPhoto, background: np.ndarray, rng: np.random.Generator) 
 
 def scene(photo: LesionPhoto | None, skins: list[np.ndarray], rng: np.random.Generator,
           everyday: np.ndarray | None = None, size: tuple[int, int] = FRAME,
-          out_size: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """One training frame and its mask: ``photo`` on skin, or (photo None) bare skin or ``everyday``."""
+          out_size: tuple[int, int] | None = None, fill: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """One training frame and its mask: ``photo`` on skin (filling the frame with probability ``fill``),
+    or (photo None) bare skin or ``everyday``."""
     w, h = size
     if photo is not None:
-        frame, mask = place(photo, skin_background(skins, size, rng), rng)
+        frame, mask = place(photo, skin_background(skins, size, rng), rng, fill)
     elif everyday is not None:
         frame, mask = cv2.resize(everyday, (w, h), interpolation=cv2.INTER_AREA), np.zeros((h, w), np.uint8)
     else:

@@ -133,10 +133,22 @@ def sens_spec(scores: np.ndarray, is_malignant: np.ndarray, threshold: float) ->
     return float(flagged[is_malignant].mean()), float((~flagged[~is_malignant]).mean())
 
 
+def reject_threshold(s: Scored, budget: float) -> float:
+    """The lowest P(not a lesion) threshold that turns away at most ``budget`` of the lesion photos, counting
+    those the gate or the localiser already turn away (no skin, no lesion found, too small, blurry…) first."""
+    lesion = s.labels >= 0
+    earlier = np.array([o.startswith("rejected:") and o != "rejected:not_lesion" for o in s.outcomes]) & lesion
+    reach = lesion & ~earlier  # the lesion photos the classifier's "not a lesion" check decides on
+    left = budget * lesion.sum() - earlier.sum()  # how many of them it may still turn away
+    if left <= 0 or not reach.any():
+        return 1.0
+    return float(np.quantile(s.not_lesion[reach], 1 - min(1.0, left / reach.sum())))
+
+
 def calibrate(pipeline: Pipeline, val: dict[str, tuple[list[np.ndarray], list[str]]]) -> dict:
     """Choose the card's thresholds on validation sets (domain → images, labels): the malignant
     threshold keeping sensitivity ≥ TARGET_SENSITIVITY in every domain, and the "not a lesion"
-    threshold turning away at most MAX_LESIONS_REJECTED of any domain's lesion photos."""
+    threshold turning away at most MAX_LESIONS_REJECTED of any domain's lesion photos, all reasons together."""
     card = pipeline.classifier.card
     malignant = [i for i, c in enumerate(card.lesion_classes()) if c.can_be_malignant]
     mal_thresholds, reject_thresholds, doubt_thresholds = {}, {}, {}
@@ -144,7 +156,7 @@ def calibrate(pipeline: Pipeline, val: dict[str, tuple[list[np.ndarray], list[st
         s = score(pipeline, images, labels)
         lesion = s.labels >= 0
         if lesion.any() and pipeline.classifier.reject_index is not None:
-            reject_thresholds[domain] = float(np.quantile(s.not_lesion[lesion], 1 - MAX_LESIONS_REJECTED))
+            reject_thresholds[domain] = reject_threshold(s, MAX_LESIONS_REJECTED)
             doubt_thresholds[domain] = float(np.quantile(s.not_lesion[lesion], 1 - MAX_LESIONS_UNFAMILIAR))
         is_mal = np.isin(s.labels, malignant)
         if is_mal.any():

@@ -1,10 +1,12 @@
 """Train the learned lesion localiser on camera-like frames made from HAM10000 photos and masks.
 
 ``skindoctor train-localizer``: HAM10000's train split (by lesion, ``models/split.csv``) composed
-into frames (``composite.scene``) with bare-skin and everyday-photo negatives; BCE + soft Dice on
-the heat map; checkpoints every ``save_every`` steps and resumes. The best step on a fixed set of
-validation frames (mean box IoU) is exported to ONNX (fp32 and int8), its presence threshold chosen
-on the validation negatives, and written into the model card's ``localizer`` entry.
+into frames (``composite.scene``) with bare-skin and everyday-photo negatives, plus the train split's
+smartphone photos (PAD-UFES-20) with the masks a teacher localiser is clear about (``pseudo``) and
+their skin with the lesion painted out; BCE + soft Dice on the heat map; checkpoints every
+``save_every`` steps and resumes. The best step on a fixed set of validation frames (mean box IoU
+against HAM10000's real masks) is exported to ONNX (fp32 and int8), its presence threshold chosen on
+the validation negatives, and written into the model card's ``localizer`` entry.
 """
 
 from __future__ import annotations
@@ -25,11 +27,15 @@ from ..vision.segment import SegmentLocalizer, best_region, input_shape, to_inpu
 from .composite import LesionPhoto, bare_skin, scene
 from .data import Sample, load_rgb, read_ham10000, read_split
 from .model import LesionSegmenter, freeze_batchnorm_statistics
+from .pseudo import clear_skin, label_photos
 
 log = logging.getLogger(__name__)
 
 SHAPES = [(320, 240)] * 6 + [(240, 320), (320, 180), (256, 256)]  # composed frame sizes: mostly 4:3 landscape
-NEGATIVE_SHARE = 0.2  # frames with no lesion (bare skin, everyday photos)
+NEGATIVE_SHARE = 0.3  # frames with no lesion (bare skin, everyday photos)
+PHONE_SHARE = 0.3  # lesion frames made from a smartphone photo (when there are labelled ones)
+PHONE_FILL = 0.6  # how often a phone photo fills the frame as taken (else it is placed on other skin)
+PHONE_SIDE = 320  # phone photos are labelled and composed at this long side
 INPUT_NAME, OUTPUT_NAME = "frame", "lesion_logits"
 
 
@@ -56,26 +62,31 @@ def mask_box(mask: np.ndarray) -> Box | None:
 
 @dataclass
 class FrameSet:
-    """Composed frames of one size with masks (255 = lesion) and whether each shows a lesion."""
+    """Composed frames of one size with masks (255 = lesion) and what each shows: ``lesion``, ``skin``
+    (bare skin) or ``everyday`` (an everyday photo)."""
 
     frames: list[np.ndarray]
     masks: list[np.ndarray]
-    lesion: np.ndarray
+    kinds: list[str]
 
 
 def compose(photos, skins, everyday, n: int, rng: np.random.Generator, size=(320, 240),
-            negative_share: float = NEGATIVE_SHARE, long_side: int = 160) -> FrameSet:
+            negative_share: float = NEGATIVE_SHARE, long_side: int = 128, phones=()) -> FrameSet:
+    """``n`` frames: lesions from ``photos`` (or ``phones``, PHONE_SHARE of them), bare ``skins`` and ``everyday``."""
     out = input_shape(*size, long_side)
-    frames, masks, lesion = [], [], []
+    frames, masks, kinds = [], [], []
     for _ in range(n):
         negative = rng.random() < negative_share
-        photo = None if negative else photos[int(rng.integers(len(photos)))]
+        phone = not negative and len(phones) > 0 and rng.random() < PHONE_SHARE
+        pool = phones if phone else photos
+        photo = None if negative else pool[int(rng.integers(len(pool)))]
         other = everyday[int(rng.integers(len(everyday)))] if negative and everyday and rng.random() < 0.4 else None
-        frame, mask = scene(photo, skins, rng, everyday=other, size=size, out_size=out)
+        frame, mask = scene(photo, skins, rng, everyday=other, size=size, out_size=out,
+                            fill=PHONE_FILL if phone else 0.3)
         frames.append(frame)
         masks.append(mask)
-        lesion.append(mask_box(mask) is not None)
-    return FrameSet(frames, masks, np.array(lesion))
+        kinds.append("everyday" if other is not None else "lesion" if mask_box(mask) is not None else "skin")
+    return FrameSet(frames, masks, kinds)
 
 
 def heatmaps(model: nn.Module, frames: list[np.ndarray], spec: LocalizerSpec) -> list[np.ndarray]:
@@ -107,12 +118,17 @@ def score(probs: list[np.ndarray], masks: list[np.ndarray], spec: LocalizerSpec)
             "lesion_frames": len(ious), "empty_frames": len(peaks_neg)}
 
 
-def presence_threshold(probs: list[np.ndarray], masks: list[np.ndarray], spec: LocalizerSpec,
+def presence_threshold(probs: list[np.ndarray], frames: FrameSet, spec: LocalizerSpec,
                        max_false: float = 0.03) -> float:
-    """The lowest peak probability that keeps false boxes on validation's lesion-free frames ≤ ``max_false``."""
-    peaks = [r.peak if (r := best_region(p, spec.mask_threshold)) else 0.0
-             for p, m in zip(probs, masks) if mask_box(m) is None]
-    return float(min(0.99, max(spec.mask_threshold, np.quantile(peaks, 1 - max_false) + 1e-3)))
+    """The lowest peak probability that keeps false boxes ≤ ``max_false`` on each kind of validation's
+    lesion-free frames (bare skin and everyday photos each, so the commoner kind cannot hide the other)."""
+    quantiles = []
+    for kind in ("skin", "everyday"):
+        peaks = [r.peak if (r := best_region(p, spec.mask_threshold)) else 0.0
+                 for p, k in zip(probs, frames.kinds) if k == kind]
+        if peaks:
+            quantiles.append(np.quantile(peaks, 1 - max_false) + 1e-3)
+    return float(min(0.99, max([spec.mask_threshold, *quantiles])))
 
 
 def dice_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -123,6 +139,18 @@ def dice_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     has = (target.sum((1, 2, 3)) > 0).float()
     dice = ((1 - (2 * inter + 1) / (total + 1)) * has).sum() / has.sum().clamp_min(1)
     return bce + dice
+
+
+def phone_photos(root: Path, split_csv: Path, teacher: SegmentLocalizer, limit: int | None = None) -> list[LesionPhoto]:
+    """The train split's smartphone photos (by patient) that ``teacher`` gives a clear mask (``pseudo``)."""
+    from .collection import read_pad_ufes
+
+    items = read_pad_ufes(root)
+    split = read_split(items, split_csv)
+    images = [load_rgb(s.path, PHONE_SIDE) for s in items if split[str(s.path)] == "train"][:limit]
+    photos = label_photos(teacher, images)
+    log.info("phone photos: %d of %d train-split photos labelled by the teacher", len(photos), len(images))
+    return photos
 
 
 def load_sources(data: Path, split_csv: Path, nonlesion: Path | None, limit: int | None = None):
@@ -154,17 +182,22 @@ class Trained:
 
 def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, steps: int = 3000, batch: int = 24,
                     lr: float = 2e-3, val_frames: int = 600, save_every: int = 250, threads: int = 2,
-                    nonlesion: Path | None = None, seed: int = 0, limit: int | None = None) -> Trained:
-    """Train (resuming from ``out_dir/localizer-ckpt.pt``) and pick the best validated step."""
+                    nonlesion: Path | None = None, seed: int = 0, limit: int | None = None, long_side: int = 128,
+                    phone: Path | None = None, teacher: SegmentLocalizer | None = None) -> Trained:
+    """Train (resuming from ``out_dir/localizer-ckpt.pt``) and pick the best validated step; ``phone``
+    (PAD-UFES-20) adds smartphone photos labelled by ``teacher`` (both needed)."""
     torch.set_num_threads(threads)
     out_dir.mkdir(parents=True, exist_ok=True)
-    spec = LocalizerSpec(files={})
+    spec = LocalizerSpec(files={}, long_side=long_side)
     t0 = time.time()
     photos, skins, everyday = load_sources(data, split_csv, nonlesion, limit)
-    log.info("sources: %s photos, %s skins, %s everyday (%.0f s)", {k: len(v) for k, v in photos.items()},
-             len(skins["train"]), {k: len(v) for k, v in everyday.items()}, time.time() - t0)
+    phones = phone_photos(phone, split_csv, teacher, limit) if phone is not None and teacher is not None else []
+    skins["train"] += [skin for p in phones if (skin := clear_skin(p)) is not None]
+    log.info("sources: %s photos, %d phone photos, %s skins, %s everyday (%.0f s)",
+             {k: len(v) for k, v in photos.items()}, len(phones), len(skins["train"]),
+             {k: len(v) for k, v in everyday.items()}, time.time() - t0)
     val = compose(photos["val"], skins["val"], everyday["val"], val_frames, np.random.default_rng(1),
-                  negative_share=0.3)
+                  negative_share=0.3, long_side=long_side)
     model = LesionSegmenter().load_backbone(weights)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
@@ -182,7 +215,8 @@ def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, s
         model.train()
         freeze_batchnorm_statistics(model)
         size = SHAPES[int(rng.integers(len(SHAPES)))]
-        part = compose(photos["train"], skins["train"], everyday["train"], batch, rng, size=size)
+        part = compose(photos["train"], skins["train"], everyday["train"], batch, rng, size=size, long_side=long_side,
+                       phones=phones)
         x = torch.from_numpy(to_input(part.frames, spec))
         y = torch.from_numpy(np.stack(part.masks).astype(np.float32)[:, None] / 255)
         loss = dice_bce(model(x), y)
@@ -203,11 +237,14 @@ def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, s
                         "step": step + 1, "best": best}, ckpt)
     model.load_state_dict(torch.load(best_path, weights_only=True))
     probs = heatmaps(model, val.frames, spec)
-    spec = spec.model_copy(update={"present_threshold": presence_threshold(probs, val.masks, spec)})
+    spec = spec.model_copy(update={"present_threshold": presence_threshold(probs, val, spec)})
     best |= {"validation_after_threshold": score(probs, val.masks, spec)}
     log.info("best step %s; presence threshold %.3f", best, spec.present_threshold)
-    calibration = compose(photos["train"], skins["train"], everyday["train"], 200, np.random.default_rng(2)).frames
-    return Trained(model, spec.model_copy(update={"metrics": {"validation": best}}), val, calibration)
+    calibration = compose(photos["train"], skins["train"], everyday["train"], 200, np.random.default_rng(2),
+                          long_side=long_side, phones=phones).frames
+    sources = {"phone_photos": len(phones), "ham10000_photos": len(photos["train"])}
+    return Trained(model, spec.model_copy(update={"metrics": {"validation": best, "training": sources}}), val,
+                   calibration)
 
 
 def export_localizer(model: nn.Module, spec: LocalizerSpec, model_dir: Path, calibration: list[np.ndarray],

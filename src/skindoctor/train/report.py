@@ -100,6 +100,11 @@ def render(card: ModelCard) -> str:
         f"normalised with mean {list(card.input.mean)} and std {list(card.input.std)}",
         "- Files: " + ", ".join(f"`{v}` ({k})" for k, v in card.files.items()) + f"; default `{card.default_variant}`",
         f"- Calibration temperature (fitted on the validation split): {card.temperature:.3f}",
+        "- Lesion localiser: " + (f"learned, `{loc.files[loc.variant]}` ({loc.variant}; frame shrunk to a "
+                                  f"{loc.long_side}-px long side, presence threshold {loc.present_threshold:.3f}); "
+                                  + ("the default, the colour method its fallback" if loc.default else
+                                     "opt-in (`SKINDOCTOR_LOCALIZER=learned`); the colour method by default")
+                                  if (loc := card.localizer) else "the colour method"),
         "- Malignant-score threshold "
         f"(summed probability of {', '.join(c.code for c in classes if c.can_be_malignant)}; "
         "chosen on the validation split so that sensitivity stays ≥ "
@@ -109,7 +114,8 @@ def render(card: ModelCard) -> str:
            f"whose P({card.reject_class}) "
            f"≥ {card.reject_threshold:.3f} gets \"no lesion found\" instead of a diagnosis (threshold chosen on the "
            "validation split to turn away at most "
-           f"{card.metrics.get('thresholds', {}).get('max_lesions_rejected', 0):.0%} of any domain's lesion photos)"]
+           f"{card.metrics.get('thresholds', {}).get('max_lesions_rejected', 0):.1%} of any domain's lesion photos, "
+           "counting those the quality gate and the localiser turn away)"]
           if card.reject_class else []),
         *([f"- \"Looks unfamiliar → uncertain, have it checked\": a lesion answer whose P({card.reject_class}) ≥ "
            f"{card.doubt_threshold:.3f} (chosen on the validation split to flag at most "

@@ -1,10 +1,10 @@
 """The learned lesion localiser: a small segmentation network (ONNX) finds the lesion in the frame.
 
-The frame is shrunk to the card's long side (160 px; any aspect, the network is fully
-convolutional), the network gives each pixel a lesion probability, and the connected region with
-the most probability becomes the box, mapped back to frame pixels. No region whose peak reaches
-the card's presence threshold → no box. Trained and measured by ``skindoctor train-localizer``
-(docs/localization.md); the colour localiser stays as the fallback.
+The frame is shrunk to the card's long side (128 px: the working copy the quality gate already
+made; any aspect, the network is fully convolutional), the network gives each pixel a lesion
+probability, and the connected region with the most probability becomes the box, mapped back to
+frame pixels. No region whose peak reaches the card's presence threshold → no box. Trained and
+measured by ``skindoctor train-localizer`` (docs/localization.md); the colour localiser stays as the fallback.
 """
 
 from __future__ import annotations
@@ -103,18 +103,21 @@ class SegmentLocalizer:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
 
-    def heatmap(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(the frame at the network's input size, lesion probability per pixel of it)."""
+    def heatmap(self, frame: np.ndarray, small: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(the frame at the network's input size, lesion probability per pixel of it); ``small``, the
+        frame already shrunk the same way (the shared working copy), is used when it has that size."""
         h, w = frame.shape[:2]
-        small = cv2.resize(frame, input_shape(w, h, self.spec.long_side), interpolation=cv2.INTER_AREA)
+        size = input_shape(w, h, self.spec.long_side)
+        if small is None or small.shape[1::-1] != size:
+            small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
         logits = self.session.run(None, {self.input_name: to_input([small], self.spec)})[0][0, 0]
         logits = cv2.resize(logits, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_LINEAR)
         return small, 1 / (1 + np.exp(-logits))
 
     def locate(self, frame: np.ndarray, small: np.ndarray | None = None) -> Localization:
-        """``small`` (the shared working copy) is not used: the network has its own input size."""
+        """``small``: the shared working copy, the network's input when the card's long side matches it."""
         h, w = frame.shape[:2]
-        image, prob = self.heatmap(frame)
+        image, prob = self.heatmap(frame, small)
         region = best_region(prob, self.spec.mask_threshold)
         if region is None or region.peak < self.spec.present_threshold:
             return Localization(None, region.area_fraction if region else 0.0, 0.0)

@@ -73,7 +73,7 @@ export class Engine {
       const out = await this.localizer.run({ [this.localizer.inputNames[0]]: new this.ort.Tensor("float32", tensor, [1, 3, h, w]) });
       const t = out[this.localizer.outputNames[0]];
       return { data: t.data, width: t.dims[3], height: t.dims[2] };
-    });
+    }, small);
   }
 
   async analyse(frame) {

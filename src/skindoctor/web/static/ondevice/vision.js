@@ -304,9 +304,10 @@ export function locateByColour(frame, small, cfg) {
 }
 
 // ---------- the learned localiser (SegmentLocalizer.locate); ``run`` turns its input tensor into logits ----------
-export async function locateByNetwork(frame, cfg, run) {
+export async function locateByNetwork(frame, cfg, run, work = null) {  // ``work``: the working copy, used if input-sized
   const fs = cfg.long_side / Math.max(frame.width, frame.height);
-  const small = resizeArea(frame, Math.max(16, pyRound(frame.width * fs)), Math.max(16, pyRound(frame.height * fs)));
+  const iw = Math.max(16, pyRound(frame.width * fs)), ih = Math.max(16, pyRound(frame.height * fs));
+  const small = work && work.width === iw && work.height === ih ? work : resizeArea(frame, iw, ih);
   const { data: logits, width: lw, height: lh } = await run(toTensor(small, cfg.mean, cfg.std), small.width, small.height);
   const up = resizeLinear({ width: lw, height: lh, data: logits }, small.width, small.height, true).data;
   const n = small.width * small.height, prob = Float64Array.from(up, (v) => 1 / (1 + Math.exp(-v)));

@@ -1,0 +1,99 @@
+"""Which localiser the card makes the default, decided on VALIDATION photos only → docs/localizer_choice.md.
+
+Each domain's validation part (``models/split.csv``: dermoscopic by lesion, smartphone by patient,
+everyday photos) goes through the product's photo path once per localiser, with the card's
+thresholds: balanced accuracy on the photos' crops and what a person would be told (a malignant
+lesion reassured or turned away, lesions turned away, everyday photos turned away). The learned
+localiser is made the default only if, on the smartphone photos, it reassures no more malignant
+lesions than the colour method and its balanced accuracy is not lower; the test parts stay for
+``skindoctor evaluate``.
+
+    python bench/localizer_choice.py [--data ../shared/data] [--model-dir models]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from sklearn.metrics import balanced_accuracy_score
+
+from skindoctor import load
+from skindoctor.config import get_settings
+from skindoctor.train.collection import read_collection
+from skindoctor.train.data import load_images, read_split
+from skindoctor.train.evaluate import _rates, score
+
+DOMAINS = ("dermoscopic", "phone", "nonlesion")
+FIGURES = ("balanced_accuracy", "false_reassurance", "wrongly_rejected", "nonlesion_rejected")
+
+
+def compare(data: Path, split_csv: Path, model_dir: Path) -> dict:
+    samples = [s for s in read_collection(data) if s.domain in DOMAINS]
+    split = read_split(samples, split_csv)
+    val = {d: [s for s in samples if s.domain == d and split[str(s.path)] == "val"] for d in DOMAINS}
+    images = {d: load_images(v) for d, v in val.items()}
+    out: dict = {}
+    for choice in ("colour", "learned"):
+        pipeline = load(model_dir, settings=get_settings(model_dir=model_dir, localizer=choice))
+        card = pipeline.classifier.card
+        malignant = [i for i, c in enumerate(card.lesion_classes()) if c.can_be_malignant]
+        for d in DOMAINS:
+            s = score(pipeline, images[d], [x.label for x in val[d]])
+            r = _rates(s, malignant)
+            lesion = s.labels >= 0
+            if lesion.any():
+                r["balanced_accuracy"] = float(balanced_accuracy_score(s.labels[lesion], s.probs[lesion].argmax(1)))
+            out.setdefault(d, {})[choice] = {k: r[k] for k in FIGURES if k in r} | {"n": len(val[d])}
+            print(d, choice, out[d][choice], flush=True)
+    out["thresholds"] = {"malignant": card.malignant_threshold, "not_lesion": card.reject_threshold,
+                         "doubt": card.doubt_threshold}
+    phone = out["phone"]
+    out["learned_default"] = (phone["learned"]["false_reassurance"] <= phone["colour"]["false_reassurance"]
+                              and phone["learned"]["balanced_accuracy"] >= phone["colour"]["balanced_accuracy"])
+    return out
+
+
+def write_report(out: Path, result: dict) -> None:
+    names = {"balanced_accuracy": "balanced accuracy",
+             "false_reassurance": "malignant reassured or turned away",
+             "wrongly_rejected": "lesions turned away", "nonlesion_rejected": "everyday photos turned away"}
+    lines = ["# Choosing the default localiser (validation photos)", "",
+             "Measured with `python bench/localizer_choice.py`: each domain's **validation** part of "
+             "`models/split.csv` through the product's photo path with each localiser and the card's thresholds "
+             "(test parts untouched). "
+             "Rule: the learned localiser becomes the default when, on smartphone photos, it reassures no more "
+             "malignant lesions than the colour method and its balanced accuracy is not lower.", "",
+             "| photos | localiser | n | " + " | ".join(names.values()) + " |",
+             "|---|---|---|" + "---|" * len(names)]
+    for d in DOMAINS:
+        for choice, r in result[d].items():
+            cells = [f"{r[k]:.3f}" if k in r else "—" for k in names]
+            lines.append(f"| {d} | {choice} | {r['n']} | " + " | ".join(cells) + " |")
+    t = result["thresholds"]
+    doubt = "none" if t["doubt"] is None else f"{t['doubt']:.3f}"
+    lines += ["", f"Card thresholds used: malignant score {t['malignant']:.4f}, \"not a lesion\" "
+              f"{t['not_lesion']:.3f}, \"looks unfamiliar\" {doubt}."]
+    verdict = "the default" if result["learned_default"] else "not the default"
+    lines += ["", f"Decision: the learned localiser is {verdict}. After a change of default, `skindoctor evaluate "
+              "--split` re-chooses the card's thresholds through the new default and scores the test parts "
+              "(docs/model_card.md)."]
+    out.write_text("\n".join(lines) + "\n")
+    print(f"wrote {out}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", default="../shared/data")
+    ap.add_argument("--split", default="models/split.csv")
+    ap.add_argument("--model-dir", default="models")
+    ap.add_argument("--out", default="docs/localizer_choice.md")
+    args = ap.parse_args()
+    result = compare(Path(args.data), Path(args.split), Path(args.model_dir))
+    Path(args.out).with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    write_report(Path(args.out), result)
+
+
+if __name__ == "__main__":
+    main()
