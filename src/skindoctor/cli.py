@@ -393,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
     lz.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="local ImageNet MobileNetV2 state dict")
     lz.add_argument("--out", default="runs/localizer", help="checkpoints and log (resumes if present)")
     lz.add_argument("--model-dir", help="where the ONNX files go and whose card names them (default: models/)")
-    lz.add_argument("--steps", type=int, default=3000)
+    lz.add_argument("--steps", type=int, default=4000)
     lz.add_argument("--batch-size", type=int, default=24)
     lz.add_argument("--lr", type=float, default=2e-3)
     lz.add_argument("--threads", type=int, default=2)
