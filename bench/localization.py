@@ -6,18 +6,22 @@ the photos themselves and camera-like versions of them (placed small in a 640×4
 shifted, rotated by any angle, darker, blurred), plus lesion-free frames (the same photos with
 the lesion painted out, everyday photos). For each: mean IoU of the box with the mask's box, the
 share of frames whose classifier crop holds the whole lesion, misses, boxes on lesion-free frames,
-and milliseconds. Then the classifier's balanced accuracy on the crops each localiser gives in the
+and milliseconds. A painted-out photo can still show another mole or a piece of the lesion the mask left out,
+so its bare-skin frames are also scored on the ones a blind check by eye found clean (``lesion_free_audit.json``
+beside this file: the contact sheets ``--audit-sheets DIR`` writes, judged without the localisers' answers). Then the
+classifier's balanced accuracy on the crops each localiser gives in the
 camera-like frames, beside the mask's own box (the best a localiser can do) and the whole frame
 (what one shared pass over the frame, without a crop, would see); and on the smartphone photos of
 PAD-UFES-20's test split (by patient; they have diagnoses but no masks), the same balanced accuracy
 on each localiser's crops and how often the box takes in most of the photo.
 
-    python bench/localization.py [--data ../shared/data] [--sample 600]
+    python bench/localization.py [--data ../shared/data] [--sample 400] [--audit-sheets DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -68,10 +72,30 @@ VARIANTS = {
     "blurred (σ = 2 px)": lambda img, mask, rng: (cv2.GaussianBlur(img, (0, 0), 2.0), mask),
 }
 CAMERA = "in a 640×480 frame, scaled ×1.2–2.4, shifted"
+BARE_SKIN = "bare skin (test photos, lesion painted out), 640×480"
+AUDIT = Path(__file__).with_name("lesion_free_audit.json")  # image id → "clean" or "spot", judged by eye
+
+
+def audit_sheets(skins: list[np.ndarray], ids: list[str], out: Path, cols: int = 8, rows: int = 6) -> None:
+    """Numbered contact sheets of the painted-out frames (the localisers' answers not shown) for the check by eye;
+    ``index.json`` maps each number to its image id."""
+    out.mkdir(parents=True, exist_ok=True)
+    tw, th = 240, 180
+    per = cols * rows
+    for first in range(0, len(skins), per):
+        sheet = np.full((rows * (th + 22), cols * (tw + 6), 3), 255, np.uint8)
+        for k, skin in enumerate(skins[first:first + per]):
+            r, c = divmod(k, cols)
+            y, x = r * (th + 22), c * (tw + 6)
+            sheet[y + 20:y + 20 + th, x:x + tw] = cv2.resize(skin, (tw, th), interpolation=cv2.INTER_LINEAR)
+            cv2.putText(sheet, str(first + k), (x + 2, y + 16), cv2.FONT_HERSHEY_SIMPLEX, 0.55, (0, 0, 0), 1)
+        cv2.imwrite(str(out / f"sheet{first // per:02d}.png"), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    (out / "index.json").write_text(json.dumps(dict(enumerate(ids)), indent=0))
+    print(f"wrote {len(skins)} frames to {out}")
 
 
 def measure(frames, masks, localizer) -> dict:
-    ious, contains, misses, false, times, boxes = [], [], 0, [], [], []
+    ious, contains, fits, misses, false, times, boxes = [], [], [], 0, [], [], []
     for frame, mask in zip(frames, masks):
         t0 = time.perf_counter()
         loc = localizer.locate(frame)
@@ -81,6 +105,7 @@ def measure(frames, masks, localizer) -> dict:
         if truth is None:
             false.append(loc.box is not None)
             continue
+        fits.append(max(truth.width, truth.height) <= min(frame.shape[:2]))  # a square crop can hold it at all
         if loc.box is None:
             misses += 1
             ious.append(0.0)
@@ -90,7 +115,7 @@ def measure(frames, masks, localizer) -> dict:
         contains.append(square_crop(frame, loc.box)[1].contains(truth))
     n = len(ious)
     return {"n": n, "mean_iou": float(np.mean(ious)) if n else None,
-            "contains": float(np.mean(contains)) if n else None,
+            "contains": float(np.mean(contains)) if n else None, "fits": float(np.mean(fits)) if n else None,
             "miss": misses / n if n else None, "false": float(np.mean(false)) if false else None,
             "ms_p50": 1000 * float(np.median(times)), "boxes": boxes}
 
@@ -107,8 +132,9 @@ def main() -> None:
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--split", default="models/split.csv")
     ap.add_argument("--model-dir", default="models")
-    ap.add_argument("--sample", type=int, default=600, help="test-split photos per camera-like variant")
+    ap.add_argument("--sample", type=int, default=400, help="test-split photos per camera-like variant")
     ap.add_argument("--out", default="docs/localization.md")
+    ap.add_argument("--audit-sheets", type=Path, help="only write contact sheets of the bare-skin frames here")
     args = ap.parse_args()
     data = Path(args.data)
     samples = read_ham10000(data / "ham10000")
@@ -118,6 +144,11 @@ def main() -> None:
     labels = [s.label for s in test]
     rng = np.random.default_rng(0)
     pick = rng.choice(len(photos), min(args.sample, len(photos)), replace=False)
+    skins = [cv2.resize(bare_skin(photos[i]), FRAME_SIZE, interpolation=cv2.INTER_LINEAR) for i in pick]
+    ids = [test[i].path.stem for i in pick]
+    if args.audit_sheets:
+        audit_sheets(skins, ids, args.audit_sheets)
+        return
     card = load_card(args.model_dir)
     localizers = {"learned": SegmentLocalizer(args.model_dir, card.localizer), "colour": LesionLocalizer()}
     classifier = OnnxClassifier(args.model_dir)
@@ -137,10 +168,11 @@ def main() -> None:
     nonlesion = read_nonlesion(data / "nonlesion")
     other = read_split(nonlesion, args.split)
     everyday = [load_rgb(s.path) for s in nonlesion if other[str(s.path)] == "test"]
-    skins = [bare_skin(photos[i]) for i in pick]
-    empty = {"bare skin (test photos, lesion painted out), 640×480":
-             [cv2.resize(s, FRAME_SIZE, interpolation=cv2.INTER_LINEAR) for s in skins],
-             "everyday photos (test split)": everyday}
+    empty = {BARE_SKIN: skins, "everyday photos (test split)": everyday}
+    if AUDIT.is_file():
+        verdict = json.loads(AUDIT.read_text())
+        clean = [s for s, i in zip(skins, ids) if verdict.get(i) == "clean"]
+        empty["bare skin with no other spot left (checked by eye)"] = clean
     for name, frames in empty.items():
         masks = [np.zeros(f.shape[:2], np.uint8) for f in frames]
         results = {k: measure(frames, masks, loc) for k, loc in localizers.items()}
@@ -200,6 +232,11 @@ def write_report(out: Path, rows, accuracy, phone, card, sample: int) -> None:
             iou = "—" if r["mean_iou"] is None else f"{r['mean_iou']:.3f}"
             lines.append(f"| {name} | {k} | {r['n'] or len(r['boxes'])} | {iou} | {_pct(r['contains'])} | "
                          f"{_pct(r['miss'])} | {_pct(r['false'])} | {r['ms_p50']:.2f} |")
+    cramped = [(name, 1 - r["fits"]) for name, results in rows if (r := next(iter(results.values())))["fits"]
+               and r["fits"] < 1]
+    lines += ["", *(f"In *{name}*, {share:.1%} of the lesions are larger than the frame's short side, so no square "
+                    "crop inside the frame can hold them whole (the classifier then sees the frame's full height)."
+                    for name, share in cramped)]
     lines += ["", "## The classifier on each localiser's crops", "",
               f"Balanced accuracy of the shipped classifier ({card.default_variant}) over the 7 classes on the "
               "camera-like frames above, cropped around each box (a frame with no box: its centre square):", "",

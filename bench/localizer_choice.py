@@ -17,13 +17,11 @@ import argparse
 import json
 from pathlib import Path
 
-from sklearn.metrics import balanced_accuracy_score
-
 from skindoctor import load
 from skindoctor.config import get_settings
 from skindoctor.train.collection import read_collection
 from skindoctor.train.data import load_images, read_split
-from skindoctor.train.evaluate import _rates, score
+from skindoctor.train.evaluate import metrics, score
 
 DOMAINS = ("dermoscopic", "phone", "nonlesion")
 FIGURES = ("balanced_accuracy", "false_reassurance", "wrongly_rejected", "nonlesion_rejected")
@@ -41,10 +39,7 @@ def compare(data: Path, split_csv: Path, model_dir: Path) -> dict:
         malignant = [i for i, c in enumerate(card.lesion_classes()) if c.can_be_malignant]
         for d in DOMAINS:
             s = score(pipeline, images[d], [x.label for x in val[d]])
-            r = _rates(s, malignant)
-            lesion = s.labels >= 0
-            if lesion.any():
-                r["balanced_accuracy"] = float(balanced_accuracy_score(s.labels[lesion], s.probs[lesion].argmax(1)))
+            r = metrics(s, list(pipeline.classifier.classes), malignant, card.malignant_threshold)
             out.setdefault(d, {})[choice] = {k: r[k] for k in FIGURES if k in r} | {"n": len(val[d])}
             print(d, choice, out[d][choice], flush=True)
     out["thresholds"] = {"malignant": card.malignant_threshold, "not_lesion": card.reject_threshold,

@@ -198,7 +198,7 @@ def test_clear_skin_is_the_photo_without_its_lesion():
 
 
 def test_the_presence_threshold_holds_for_each_kind_of_lesion_free_frame():
-    from skindoctor.train.localizer import FrameSet, presence_threshold
+    from skindoctor.train.localizer import presence_threshold
 
     spec = load_card(MODELS).localizer
     peaks = {"skin": np.linspace(0.55, 0.7, 60), "everyday": np.linspace(0.6, 0.95, 20)}
@@ -207,8 +207,7 @@ def test_the_presence_threshold_holds_for_each_kind_of_lesion_free_frame():
         for v in values:
             probs.append(_heat(((10, 20, 10, 20), v)))
             kinds.append(kind)
-    frames = FrameSet([None] * len(probs), [np.zeros((96, 128), np.uint8)] * len(probs), kinds)
-    threshold = presence_threshold(probs, frames, spec, max_false=0.05)
+    threshold = presence_threshold(probs, kinds, spec, max_false=0.05)
     for kind, values in peaks.items():  # ≤ 5 % of each kind still boxed, not 5 % of all together
         assert np.mean(values >= threshold) <= 0.05, kind
     assert threshold > np.quantile(np.concatenate(list(peaks.values())), 0.95)

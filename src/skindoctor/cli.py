@@ -76,7 +76,7 @@ def cmd_train_localizer(args) -> int:
     fit = train_localizer(data / "ham10000", Path(args.split), Path(args.weights), Path(args.out), steps=args.steps,
                           batch=args.batch_size, lr=args.lr, threads=args.threads, nonlesion=data / "nonlesion",
                           val_frames=args.val_frames, limit=args.limit, long_side=args.long_side,
-                          phone=phone if teacher else None, teacher=teacher)
+                          phone=phone, teacher=teacher)
     spec = export_localizer(fit.model, fit.spec, model_dir, fit.calibration, fit.validation)
     attach_to_card(model_dir, spec)
     print(spec.model_dump_json(indent=2))

@@ -26,9 +26,9 @@ class LesionPhoto:
     mask: np.ndarray  # uint8, 255 = lesion, same height and width
 
 
-def bare_skin(photo: LesionPhoto, grow: int = 9) -> np.ndarray:
-    """The photo with its lesion, grown by ``grow`` pixels, painted out (the skin around it alone)."""
-    ring = cv2.dilate(photo.mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+def bare_skin(photo: LesionPhoto) -> np.ndarray:
+    """The photo with its lesion painted out (what the skin around it would look like alone)."""
+    ring = cv2.dilate(photo.mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
     return cv2.inpaint(photo.image, ring, 5, cv2.INPAINT_TELEA)
 
 

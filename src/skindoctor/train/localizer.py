@@ -3,7 +3,7 @@
 ``skindoctor train-localizer``: HAM10000's train split (by lesion, ``models/split.csv``) composed
 into frames (``composite.scene``) with bare-skin and everyday-photo negatives, plus the train split's
 smartphone photos (PAD-UFES-20) with the masks a teacher localiser is clear about (``pseudo``) and
-their skin with the lesion painted out; BCE + soft Dice on the heat map; checkpoints every
+their skin beside the lesion as extra background; BCE + soft Dice on the heat map; checkpoints every
 ``save_every`` steps and resumes. The best step on a fixed set of validation frames (mean box IoU
 against HAM10000's real masks) is exported to ONNX (fp32 and int8), its presence threshold chosen on
 the validation negatives, and written into the model card's ``localizer`` entry.
@@ -32,7 +32,8 @@ from .pseudo import clear_skin, label_photos
 log = logging.getLogger(__name__)
 
 SHAPES = [(320, 240)] * 6 + [(240, 320), (320, 180), (256, 256)]  # composed frame sizes: mostly 4:3 landscape
-NEGATIVE_SHARE = 0.3  # frames with no lesion (bare skin, everyday photos)
+NEGATIVE_SHARE = 0.4  # frames with no lesion (bare skin, everyday photos)
+EVERYDAY_SHARE = 0.5  # of those, everyday photos (textured objects are what the network boxes by mistake)
 PHONE_SHARE = 0.3  # lesion frames made from a smartphone photo (when there are labelled ones)
 PHONE_FILL = 0.6  # how often a phone photo fills the frame as taken (else it is placed on other skin)
 PHONE_SIDE = 320  # phone photos are labelled and composed at this long side
@@ -80,7 +81,8 @@ def compose(photos, skins, everyday, n: int, rng: np.random.Generator, size=(320
         phone = not negative and len(phones) > 0 and rng.random() < PHONE_SHARE
         pool = phones if phone else photos
         photo = None if negative else pool[int(rng.integers(len(pool)))]
-        other = everyday[int(rng.integers(len(everyday)))] if negative and everyday and rng.random() < 0.4 else None
+        other = (everyday[int(rng.integers(len(everyday)))] if negative and everyday and rng.random() < EVERYDAY_SHARE
+                 else None)
         frame, mask = scene(photo, skins, rng, everyday=other, size=size, out_size=out,
                             fill=PHONE_FILL if phone else 0.3)
         frames.append(frame)
@@ -90,7 +92,8 @@ def compose(photos, skins, everyday, n: int, rng: np.random.Generator, size=(320
 
 
 def heatmaps(model: nn.Module, frames: list[np.ndarray], spec: LocalizerSpec) -> list[np.ndarray]:
-    """Lesion probability per input pixel, from the torch model (what the ONNX file will compute)."""
+    """Lesion probability per input pixel, from the torch model (what the ONNX file will compute); frames of
+    one size go in batches."""
     model.eval()
     out = []
     with torch.no_grad():
@@ -99,6 +102,12 @@ def heatmaps(model: nn.Module, frames: list[np.ndarray], spec: LocalizerSpec) ->
             up = nn.functional.interpolate(logits, size=frames[0].shape[:2], mode="bilinear", align_corners=False)
             out += list(torch.sigmoid(up)[:, 0].numpy())
     return out
+
+
+def as_input(photos: list[np.ndarray], long_side: int) -> list[np.ndarray]:
+    """Photos as the product feeds them to the network: each shrunk to ``long_side``, its own aspect kept."""
+    return [cv2.resize(p, input_shape(p.shape[1], p.shape[0], long_side), interpolation=cv2.INTER_AREA)
+            for p in photos]
 
 
 def score(probs: list[np.ndarray], masks: list[np.ndarray], spec: LocalizerSpec) -> dict:
@@ -114,18 +123,18 @@ def score(probs: list[np.ndarray], masks: list[np.ndarray], spec: LocalizerSpec)
         missed += not found
         ious.append(region.box.iou(truth) if found else 0.0)
     false = float(np.mean([p >= spec.present_threshold for p in peaks_neg])) if peaks_neg else 0.0
-    return {"mean_iou": float(np.mean(ious)), "miss": missed / max(1, len(ious)), "false_boxes": false,
-            "lesion_frames": len(ious), "empty_frames": len(peaks_neg)}
+    return {"mean_iou": float(np.mean(ious)) if ious else None, "miss": missed / max(1, len(ious)),
+            "false_boxes": false, "lesion_frames": len(ious), "empty_frames": len(peaks_neg)}
 
 
-def presence_threshold(probs: list[np.ndarray], frames: FrameSet, spec: LocalizerSpec,
+def presence_threshold(probs: list[np.ndarray], kinds: list[str], spec: LocalizerSpec,
                        max_false: float = 0.03) -> float:
     """The lowest peak probability that keeps false boxes ≤ ``max_false`` on each kind of validation's
     lesion-free frames (bare skin and everyday photos each, so the commoner kind cannot hide the other)."""
     quantiles = []
     for kind in ("skin", "everyday"):
         peaks = [r.peak if (r := best_region(p, spec.mask_threshold)) else 0.0
-                 for p, k in zip(probs, frames.kinds) if k == kind]
+                 for p, k in zip(probs, kinds) if k == kind]
         if peaks:
             quantiles.append(np.quantile(peaks, 1 - max_false) + 1e-3)
     return float(min(0.99, max([spec.mask_threshold, *quantiles])))
@@ -237,8 +246,13 @@ def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, s
                         "step": step + 1, "best": best}, ckpt)
     model.load_state_dict(torch.load(best_path, weights_only=True))
     probs = heatmaps(model, val.frames, spec)
-    spec = spec.model_copy(update={"present_threshold": presence_threshold(probs, val, spec)})
-    best |= {"validation_after_threshold": score(probs, val.masks, spec)}
+    # the validation everyday photos also as the product sees them: whole, at their own aspect, no camera effects
+    photos_as_is = [heatmaps(model, [p], spec)[0] for p in as_input(everyday["val"], long_side)]
+    threshold = presence_threshold(probs + photos_as_is, val.kinds + ["everyday"] * len(photos_as_is), spec)
+    spec = spec.model_copy(update={"present_threshold": threshold})
+    as_is = score(photos_as_is, [np.zeros(p.shape, np.uint8) for p in photos_as_is], spec) if photos_as_is else {}
+    best |= {"validation_after_threshold": score(probs, val.masks, spec),
+             "everyday_photos_boxed": as_is.get("false_boxes")}
     log.info("best step %s; presence threshold %.3f", best, spec.present_threshold)
     calibration = compose(photos["train"], skins["train"], everyday["train"], 200, np.random.default_rng(2),
                           long_side=long_side, phones=phones).frames

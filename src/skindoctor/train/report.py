@@ -89,6 +89,16 @@ def domain_tables(card: ModelCard) -> list[str]:
     return lines + [""]
 
 
+def _localizer_line(card: ModelCard) -> str:
+    loc = card.localizer
+    if loc is None:
+        return "the colour method"
+    role = ("the default, the colour method its fallback" if loc.default
+            else "opt-in (`SKINDOCTOR_LOCALIZER=learned`); the colour method by default")
+    return (f"learned, `{loc.files[loc.variant]}` ({loc.variant}; frame shrunk to a {loc.long_side}-px long side, "
+            f"presence threshold {loc.present_threshold:.3f}); {role}")
+
+
 def render(card: ModelCard) -> str:
     classes = card.lesion_classes()
     lines = [
@@ -100,11 +110,7 @@ def render(card: ModelCard) -> str:
         f"normalised with mean {list(card.input.mean)} and std {list(card.input.std)}",
         "- Files: " + ", ".join(f"`{v}` ({k})" for k, v in card.files.items()) + f"; default `{card.default_variant}`",
         f"- Calibration temperature (fitted on the validation split): {card.temperature:.3f}",
-        "- Lesion localiser: " + (f"learned, `{loc.files[loc.variant]}` ({loc.variant}; frame shrunk to a "
-                                  f"{loc.long_side}-px long side, presence threshold {loc.present_threshold:.3f}); "
-                                  + ("the default, the colour method its fallback" if loc.default else
-                                     "opt-in (`SKINDOCTOR_LOCALIZER=learned`); the colour method by default")
-                                  if (loc := card.localizer) else "the colour method"),
+        f"- Lesion localiser: {_localizer_line(card)}",
         "- Malignant-score threshold "
         f"(summed probability of {', '.join(c.code for c in classes if c.can_be_malignant)}; "
         "chosen on the validation split so that sensitivity stays ≥ "

@@ -29,15 +29,19 @@ def resize_square(crop: np.ndarray, size: int) -> np.ndarray:
     return cv2.resize(crop, (size, size), interpolation=interp)
 
 
+def normalize_batch(images: list[np.ndarray], mean, std) -> np.ndarray:
+    """uint8 HxWx3 RGB images of one size → float32 Nx3xHxW, ``(x/255 - mean) / std`` per channel."""
+    std = np.asarray(std, np.float32)
+    # transpose the uint8 pixels first and scale in place: ~5× faster than float math on HxWx3
+    x = np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2)).astype(np.float32)
+    x *= (1.0 / (255.0 * std))[:, None, None]
+    x -= (np.asarray(mean, np.float32) / std)[:, None, None]
+    return x
+
+
 def normalize(square: np.ndarray, spec: InputSpec) -> np.ndarray:
     """uint8 HxWx3 RGB (already size×size) → float32 3xHxW, normalised."""
-    scale = 1.0 / (255.0 * np.asarray(spec.std, np.float32))
-    offset = np.asarray(spec.mean, np.float32) / np.asarray(spec.std, np.float32)
-    # transpose the uint8 pixels first and scale in place: ~10× faster than float math on HxWx3
-    x = np.ascontiguousarray(square.transpose(2, 0, 1)).astype(np.float32)
-    x *= scale[:, None, None]
-    x -= offset[:, None, None]
-    return x
+    return normalize_batch([square], spec.mean, spec.std)[0]
 
 
 def to_tensor(crop: np.ndarray, spec: InputSpec) -> np.ndarray:

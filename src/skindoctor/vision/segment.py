@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import ModelError
 from ..model_card import LocalizerSpec, ModelCard
 from .localize import Box, LesionLocalizer, Localization, Localizer
+from .preprocess import normalize_batch
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,7 @@ def input_shape(width: int, height: int, long_side: int) -> tuple[int, int]:
 
 def to_input(frames: list[np.ndarray], spec: LocalizerSpec) -> np.ndarray:
     """RGB uint8 frames of one size → the network's NCHW float input, ``(x/255 - mean) / std``."""
-    x = np.stack(frames).astype(np.float32) / 255
-    return ((x - np.float32(spec.mean)) / np.float32(spec.std)).transpose(0, 3, 1, 2)
+    return normalize_batch(frames, spec.mean, spec.std)
 
 
 def best_region(prob: np.ndarray, mask_threshold: float) -> Region | None:
