@@ -36,7 +36,7 @@ from skindoctor.train.composite import bare_skin, feather
 from skindoctor.train.data import load_rgb, read_ham10000, read_split
 from skindoctor.train.localizer import load_photos, mask_box
 from skindoctor.vision.classifier import OnnxClassifier
-from skindoctor.vision.localize import Box, LesionLocalizer, square_crop
+from skindoctor.vision.localize import WORK_SIDE, Box, LesionLocalizer, square_crop, working_copy
 from skindoctor.vision.preprocess import center_square
 from skindoctor.vision.segment import SegmentLocalizer
 
@@ -184,6 +184,13 @@ def main() -> None:
     accuracy["the mask's own box"] = balanced_accuracy(classifier, frames, [mask_box(m) for m in masks], cam_labels)
     accuracy["whole frame, no crop"] = float(balanced_accuracy_score(
         cam_labels, [p.top_class for p in classifier.predict_batch([center_square(f) for f in frames])]))
+    # what one shared pass at the localiser's input size has of the lesion: the learned box's crop cut from the
+    # 128-px working copy (enlarged to the classifier's input)
+    small = [working_copy(f) for f in frames]
+    scaled = [None if b is None else Box(*(round(v * s.shape[1] / f.shape[1]) for v in b.as_list()))
+              for f, s, b in zip(frames, small, results["learned"]["boxes"])]
+    accuracy[f"learned box, cut from the {WORK_SIDE}-px working copy"] = balanced_accuracy(classifier, small, scaled,
+                                                                                           cam_labels)
     print(accuracy)
     phone = phone_results(data / "pad_ufes_20_partial", args.split, localizers, classifier)
     print(phone)
@@ -247,10 +254,12 @@ def write_report(out: Path, rows, accuracy, phone, card, sample: int) -> None:
               "| crop from | balanced accuracy | no box | box covers ≥ half the photo |", "|---|---|---|---|"]
     lines += [f"| {k} | {v['balanced_accuracy']:.3f} | {_pct(v.get('no_box'))} | {_pct(v.get('half_or_more'))} |"
               for k, v in phone.items() if k != "n"]
-    lines += ["", "The whole-frame row is what a single network sharing one pass for box and class would see at the "
-              "classifier's input size: the lesion shrinks to a fraction of the picture. Cropping around the found "
-              "lesion is what keeps the classifier's pixels on the lesion, so the product runs two small networks "
-              f"(the localiser on the {spec.long_side}-px frame, the classifier on the crop) rather than one.", "",
+    lines += ["", "Sharing one pass for box and class: a single network over the frame sees the lesion either as the "
+              "whole-frame row (the frame at the classifier's input size: the lesion shrinks to a fraction of the "
+              f"picture) or, with its class read from the box's region, as the working-copy row (the lesion at the "
+              f"localiser's {spec.long_side}-px resolution, the most such a pass has of it). Both lose to classifying "
+              "a crop of the full frame, so the product runs two small networks (the localiser on the "
+              f"{spec.long_side}-px frame, the classifier on the full-resolution crop) rather than one.", "",
               "## Method", "",
               f"Learned: `{spec.files[spec.variant]}` ({spec.variant}), MobileNetV2's first 14 blocks (ImageNet) "
               "with a small top-down decoder, on the frame shrunk to a "

@@ -19,6 +19,7 @@ from ..vision.localize import Box, LesionLocalizer, Localizer
 from ..vision.quality import Quality, QualityGate
 from .confirm import HoldConfirmer, HoldState
 from .sources import FrameSource, LatestFrame
+from .steady import SteadyLocalizer
 
 
 @dataclass
@@ -51,7 +52,8 @@ class FrameResult:
 
 class Pipeline:
     """Classifier, localiser, gate and hold; ``advisor`` (care guidance) tells the hold which classes share
-    a triage outcome. Per-stream state is the confirmer's only: ``fresh`` gives a stream its own."""
+    a triage outcome. Per-stream state is the confirmer's and the steady box's (``process`` keeps the lesion
+    box while the picture holds still); ``fresh`` gives a stream its own."""
 
     def __init__(self, classifier: OnnxClassifier, localizer: Localizer | None = None,
                  gate: QualityGate | None = None, confirmer: HoldConfirmer | None = None, advisor=None):
@@ -60,6 +62,7 @@ class Pipeline:
         self.gate = gate or QualityGate()
         self.advisor = advisor
         self.confirmer = confirmer or self._confirmer()
+        self.stream_localizer = SteadyLocalizer(self.localizer)
         self.classes = classifier.classes
 
     def _confirmer(self, hold_seconds: float = 3.0, decide_seconds: float | None = 10.0) -> HoldConfirmer:
@@ -74,13 +77,15 @@ class Pipeline:
 
     def reset(self) -> None:
         self.confirmer.reset()
+        self.stream_localizer.reset()
 
     def analyse(self, image: np.ndarray) -> Analysis:
         """One picture (RGB uint8) through gate, localiser and classifier (no temporal state)."""
         return analyse(image, self.classifier, self.localizer, self.gate)
 
     def process(self, frame: np.ndarray, t: float) -> FrameResult:
-        analysis = self.analyse(frame)
+        """One frame of a stream: the photo path (with the steady box) and the hold."""
+        analysis = analyse(frame, self.classifier, self.stream_localizer, self.gate)
         quality, box, pred = analysis.quality, analysis.box, analysis.prediction
         hold = self.confirmer.update(t, pred.probs if pred else None, pred.not_lesion if pred else 0.0,
                                      reason=None if pred else quality.reason)
