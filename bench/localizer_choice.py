@@ -6,7 +6,8 @@ thresholds: balanced accuracy on the photos' crops and what a person would be to
 lesion reassured or turned away, lesions turned away, everyday photos turned away). The learned
 localiser is made the default only if, on the smartphone photos, it reassures no more malignant
 lesions than the colour method and its balanced accuracy is not lower; the test parts stay for
-``skindoctor evaluate``.
+``skindoctor evaluate``. A third row keeps the learned localiser with a stricter presence threshold, the one
+that boxes ≤ 3 % of the validation everyday photos as they are, to show what fewer false boxes would cost.
 
     python bench/localizer_choice.py [--data ../shared/data] [--model-dir models]
 """
@@ -17,14 +18,18 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
+
 from skindoctor import load
 from skindoctor.config import get_settings
 from skindoctor.train.collection import read_collection
 from skindoctor.train.data import load_images, read_split
 from skindoctor.train.evaluate import metrics, score
+from skindoctor.vision.segment import best_region
 
 DOMAINS = ("dermoscopic", "phone", "nonlesion")
 FIGURES = ("balanced_accuracy", "false_reassurance", "wrongly_rejected", "nonlesion_rejected")
+STRICT_BOXES = 0.03  # the stricter presence threshold's share of boxed validation everyday photos
 
 
 def compare(data: Path, split_csv: Path, model_dir: Path) -> dict:
@@ -33,8 +38,16 @@ def compare(data: Path, split_csv: Path, model_dir: Path) -> dict:
     val = {d: [s for s in samples if s.domain == d and split[str(s.path)] == "val"] for d in DOMAINS}
     images = {d: load_images(v) for d, v in val.items()}
     out: dict = {}
-    for choice in ("colour", "learned"):
-        pipeline = load(model_dir, settings=get_settings(model_dir=model_dir, localizer=choice))
+    pipelines = {choice: load(model_dir, settings=get_settings(model_dir=model_dir, localizer=choice))
+                 for choice in ("colour", "learned")}
+    learned = pipelines["learned"].localizer
+    peaks = [r.peak if (r := best_region(learned.heatmap(im)[1], learned.spec.mask_threshold)) else 0.0
+             for im in images["nonlesion"]]
+    strict = float(np.quantile(peaks, 1 - STRICT_BOXES)) + 1e-3
+    pipelines[f"learned, presence threshold {strict:.3f}"] = stricter = load(
+        model_dir, settings=get_settings(model_dir=model_dir, localizer="learned"))
+    stricter.localizer.spec = learned.spec.model_copy(update={"present_threshold": strict})
+    for choice, pipeline in pipelines.items():
         card = pipeline.classifier.card
         malignant = [i for i, c in enumerate(card.lesion_classes()) if c.can_be_malignant]
         for d in DOMAINS:
@@ -69,7 +82,9 @@ def write_report(out: Path, result: dict) -> None:
     t = result["thresholds"]
     doubt = "none" if t["doubt"] is None else f"{t['doubt']:.3f}"
     lines += ["", f"Card thresholds used: malignant score {t['malignant']:.4f}, \"not a lesion\" "
-              f"{t['not_lesion']:.3f}, \"looks unfamiliar\" {doubt}."]
+              f"{t['not_lesion']:.3f}, \"looks unfamiliar\" {doubt}. The stricter row raises only the learned "
+              f"localiser's presence threshold, to box ≤ {STRICT_BOXES:.0%} of the validation everyday photos as they "
+              "are (the card's threshold was chosen on composed validation frames)."]
     verdict = "the default" if result["learned_default"] else "not the default"
     lines += ["", f"Decision: the learned localiser is {verdict}. After a change of default, `skindoctor evaluate "
               "--split` re-chooses the card's thresholds through the new default and scores the test parts "

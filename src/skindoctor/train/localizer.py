@@ -32,8 +32,8 @@ from .pseudo import clear_skin, label_photos
 log = logging.getLogger(__name__)
 
 SHAPES = [(320, 240)] * 6 + [(240, 320), (320, 180), (256, 256)]  # composed frame sizes: mostly 4:3 landscape
-NEGATIVE_SHARE = 0.4  # frames with no lesion (bare skin, everyday photos)
-EVERYDAY_SHARE = 0.5  # of those, everyday photos (textured objects are what the network boxes by mistake)
+NEGATIVE_SHARE = 0.3  # frames with no lesion (bare skin, everyday photos)
+EVERYDAY_SHARE = 0.4  # of those, everyday photos
 PHONE_SHARE = 0.3  # lesion frames made from a smartphone photo (when there are labelled ones)
 PHONE_FILL = 0.6  # how often a phone photo fills the frame as taken (else it is placed on other skin)
 PHONE_SIDE = 320  # phone photos are labelled and composed at this long side
@@ -92,8 +92,7 @@ def compose(photos, skins, everyday, n: int, rng: np.random.Generator, size=(320
 
 
 def heatmaps(model: nn.Module, frames: list[np.ndarray], spec: LocalizerSpec) -> list[np.ndarray]:
-    """Lesion probability per input pixel, from the torch model (what the ONNX file will compute); frames of
-    one size go in batches."""
+    """Lesion probability per input pixel, from the torch model (what the ONNX file will compute)."""
     model.eval()
     out = []
     with torch.no_grad():
@@ -102,12 +101,6 @@ def heatmaps(model: nn.Module, frames: list[np.ndarray], spec: LocalizerSpec) ->
             up = nn.functional.interpolate(logits, size=frames[0].shape[:2], mode="bilinear", align_corners=False)
             out += list(torch.sigmoid(up)[:, 0].numpy())
     return out
-
-
-def as_input(photos: list[np.ndarray], long_side: int) -> list[np.ndarray]:
-    """Photos as the product feeds them to the network: each shrunk to ``long_side``, its own aspect kept."""
-    return [cv2.resize(p, input_shape(p.shape[1], p.shape[0], long_side), interpolation=cv2.INTER_AREA)
-            for p in photos]
 
 
 def score(probs: list[np.ndarray], masks: list[np.ndarray], spec: LocalizerSpec) -> dict:
@@ -246,13 +239,8 @@ def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, s
                         "step": step + 1, "best": best}, ckpt)
     model.load_state_dict(torch.load(best_path, weights_only=True))
     probs = heatmaps(model, val.frames, spec)
-    # the validation everyday photos also as the product sees them: whole, at their own aspect, no camera effects
-    photos_as_is = [heatmaps(model, [p], spec)[0] for p in as_input(everyday["val"], long_side)]
-    threshold = presence_threshold(probs + photos_as_is, val.kinds + ["everyday"] * len(photos_as_is), spec)
-    spec = spec.model_copy(update={"present_threshold": threshold})
-    as_is = score(photos_as_is, [np.zeros(p.shape, np.uint8) for p in photos_as_is], spec) if photos_as_is else {}
-    best |= {"validation_after_threshold": score(probs, val.masks, spec),
-             "everyday_photos_boxed": as_is.get("false_boxes")}
+    spec = spec.model_copy(update={"present_threshold": presence_threshold(probs, val.kinds, spec)})
+    best |= {"validation_after_threshold": score(probs, val.masks, spec)}
     log.info("best step %s; presence threshold %.3f", best, spec.present_threshold)
     calibration = compose(photos["train"], skins["train"], everyday["train"], 200, np.random.default_rng(2),
                           long_side=long_side, phones=phones).frames
