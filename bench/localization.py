@@ -239,11 +239,21 @@ def write_report(out: Path, rows, accuracy, phone, card, sample: int) -> None:
             iou = "—" if r["mean_iou"] is None else f"{r['mean_iou']:.3f}"
             lines.append(f"| {name} | {k} | {r['n'] or len(r['boxes'])} | {iou} | {_pct(r['contains'])} | "
                          f"{_pct(r['miss'])} | {_pct(r['false'])} | {r['ms_p50']:.2f} |")
-    cramped = [(name, 1 - r["fits"]) for name, results in rows if (r := next(iter(results.values())))["fits"]
-               and r["fits"] < 1]
-    lines += ["", *(f"In *{name}*, {share:.1%} of the lesions are larger than the frame's short side, so no square "
-                    "crop inside the frame can hold them whole (the classifier then sees the frame's full height)."
-                    for name, share in cramped)]
+    cramped = {name: 1 - r["fits"] for name, results in rows if (r := next(iter(results.values())))["fits"]
+               and r["fits"] < 1}
+    if cramped:
+        lines += ["", f"In the photo-sized rows ({', '.join(cramped)}) {min(cramped.values()):.1%}–"
+                  f"{max(cramped.values()):.1%} of the lesions are larger than the frame's short side, so no square "
+                  "crop inside the frame can hold them whole: the crop then takes the frame's full height."]
+    spotted = [n for n, _ in rows if n.startswith("bare skin with")]
+    if spotted:
+        verdict = json.loads(AUDIT.read_text())
+        spots = sum(v == "spot" for v in verdict.values())
+        lines += ["", f"Painting a lesion out leaves the rest of the photo as it was: in {spots} of the "
+                  f"{len(verdict)} bare-skin frames a blind check by eye "
+                  "(`bench/lesion_free_audit.json`, judged on contact sheets without the localisers' answers) still "
+                  "saw a spot: another mole, a red spot, or part of the lesion the mask left out. Boxing those is "
+                  "right, so the checked row, with them left out, is the false-box rate on skin."]
     lines += ["", "## The classifier on each localiser's crops", "",
               f"Balanced accuracy of the shipped classifier ({card.default_variant}) over the 7 classes on the "
               "camera-like frames above, cropped around each box (a frame with no box: its centre square):", "",

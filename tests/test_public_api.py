@@ -92,17 +92,3 @@ def test_the_built_wheel_diagnoses_a_photo_outside_the_checkout(tmp_path):
     assert row["quality"]["reason"] and row["image"] == str(photo)
     assert shutil.which("skindoctor", path=str(venv / "bin"))
 
-
-def test_load_sets_opencv_threads_from_the_settings():
-    import cv2
-
-    from skindoctor.config import get_settings
-
-    before = cv2.getNumThreads()
-    try:
-        skindoctor.load(settings=get_settings(opencv_threads=2))
-        assert cv2.getNumThreads() == 2
-        skindoctor.load()
-        assert cv2.getNumThreads() == 1  # the default: one thread costs less CPU on these small pictures
-    finally:
-        cv2.setNumThreads(before)

@@ -41,11 +41,8 @@ def load(model_dir: str | Path | None = None, variant: str | None = None, thread
     ``localizer``: anything with ``locate(frame, small)`` (default: the card's choice, ``localizer.default`` —
     the learned localiser for the shipped card; ``SKINDOCTOR_LOCALIZER=learned|colour`` overrides it); ``settings``:
     the hold, LLM and other options (default: from ``SKINDOCTOR_*`` variables); ``card``: a card to use
-    instead of the folder's (evaluation re-chooses thresholds on one). Sets OpenCV's thread count for the
-    process (``settings.opencv_threads``).
+    instead of the folder's (evaluation re-chooses thresholds on one).
     """
-    import cv2
-
     from .advice.advisor import Advisor
     from .config import get_settings
     from .stream.pipeline import Pipeline
@@ -53,7 +50,6 @@ def load(model_dir: str | Path | None = None, variant: str | None = None, thread
     from .vision.segment import card_localizer
 
     settings = settings or get_settings()
-    cv2.setNumThreads(settings.opencv_threads)
     threads = threads or settings.threads
     classifier = OnnxClassifier(model_dir or settings.model_dir, variant or settings.model_variant, threads=threads,
                                 card=card)

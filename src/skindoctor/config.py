@@ -19,9 +19,6 @@ class Settings(BaseSettings):
     model_dir: Path = Field(default_factory=default_models_dir)
     model_variant: str | None = None  # default: the card's default_variant
     threads: int = 1
-    # OpenCV's own thread pool for its resizes and colour conversions: on 128–640-px pictures waking a second
-    # thread costs more CPU than it saves (live 30 fps: 23.7 → 21.1 % of a core, same frame latency)
-    opencv_threads: int = 1
     localizer: Literal["auto", "learned", "colour"] = "auto"  # auto: the card's choice (its localizer.default)
     lang: Literal[LANGUAGES] = "en"  # type: ignore[valid-type]  (any language with a message file)
 

@@ -19,7 +19,7 @@ from ..vision.localize import Box, LesionLocalizer, Localizer
 from ..vision.quality import Quality, QualityGate
 from .confirm import HoldConfirmer, HoldState
 from .sources import FrameSource, LatestFrame
-from .steady import SteadyLocalizer
+from .steady import MAX_REUSE, SteadyLocalizer
 
 
 @dataclass
@@ -56,13 +56,14 @@ class Pipeline:
     box while the picture holds still); ``fresh`` gives a stream its own."""
 
     def __init__(self, classifier: OnnxClassifier, localizer: Localizer | None = None,
-                 gate: QualityGate | None = None, confirmer: HoldConfirmer | None = None, advisor=None):
+                 gate: QualityGate | None = None, confirmer: HoldConfirmer | None = None, advisor=None,
+                 box_reuse: int = MAX_REUSE):
         self.classifier = classifier
         self.localizer = localizer or LesionLocalizer()
         self.gate = gate or QualityGate()
         self.advisor = advisor
         self.confirmer = confirmer or self._confirmer()
-        self.stream_localizer = SteadyLocalizer(self.localizer)
+        self.stream_localizer = SteadyLocalizer(self.localizer, max_reuse=box_reuse)  # 0: search every frame
         self.classes = classifier.classes
 
     def _confirmer(self, hold_seconds: float = 3.0, decide_seconds: float | None = 10.0) -> HoldConfirmer:
@@ -73,7 +74,8 @@ class Pipeline:
         """A pipeline sharing these models with a hold of its own (one per live session or video)."""
         confirmer = self._confirmer(hold_seconds or self.confirmer.hold_seconds,
                                     decide_seconds or self.confirmer.decide_within)
-        return Pipeline(self.classifier, self.localizer, self.gate, confirmer, self.advisor)
+        return Pipeline(self.classifier, self.localizer, self.gate, confirmer, self.advisor,
+                        box_reuse=self.stream_localizer.max_reuse)
 
     def reset(self) -> None:
         self.confirmer.reset()

@@ -185,6 +185,7 @@ def _rates(s: Scored, malignant: list[int]) -> dict:
     if is_mal.any():
         # a malignant lesion told neither "see a doctor" nor "uncertain" (turned away counts too)
         r["false_reassurance"] = float(np.isin(out[is_mal], ["routine"]).mean() + rejected[is_mal].mean())
+        r["malignant_routine"] = float(np.isin(out[is_mal], ["routine"]).mean())  # told "routine" outright
     diagnosed_benign = benign & ~rejected
     if diagnosed_benign.any():
         r["benign_referral"] = float(np.isin(out[diagnosed_benign], ["doctor", "uncertain"]).mean())
