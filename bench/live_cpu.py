@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 import skindoctor
-from skindoctor.dev.benchmark import default_photo, live_fps
+from skindoctor.dev.benchmark import default_photo, live_fps, time_interleaved
 from skindoctor.dev.clips import Segment, write_video
 from skindoctor.model_card import default_models_dir
 from skindoctor.stream.pipeline import Pipeline
@@ -36,12 +35,8 @@ SETTINGS = {  # name → (OpenCV threads, or None for its default; frames a foun
 
 def bare_model_ms(pipeline, calls: int = 300) -> float:
     x = np.zeros((1, 3, pipeline.classifier.spec.size, pipeline.classifier.spec.size), np.float32)
-    times = []
-    for _ in range(calls):
-        t0 = time.perf_counter()
-        pipeline.classifier.logits(x)
-        times.append(time.perf_counter() - t0)
-    return 1000 * float(np.median(times))
+    timed = time_interleaved({"bare": (lambda: None, lambda: pipeline.classifier.logits(x))}, calls)
+    return timed["bare"]["p50_ms"]
 
 
 def main() -> None:

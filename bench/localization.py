@@ -73,6 +73,7 @@ VARIANTS = {
 }
 CAMERA = "in a 640×480 frame, scaled ×1.2–2.4, shifted"
 BARE_SKIN = "bare skin (test photos, lesion painted out), 640×480"
+CHECKED_SKIN = "bare skin with no other spot left (checked by eye)"
 AUDIT = Path(__file__).with_name("lesion_free_audit.json")  # image id → "clean" or "spot", judged by eye
 
 
@@ -172,7 +173,7 @@ def main() -> None:
     if AUDIT.is_file():
         verdict = json.loads(AUDIT.read_text())
         clean = [s for s, i in zip(skins, ids) if verdict.get(i) == "clean"]
-        empty["bare skin with no other spot left (checked by eye)"] = clean
+        empty[CHECKED_SKIN] = clean
     for name, frames in empty.items():
         masks = [np.zeros(f.shape[:2], np.uint8) for f in frames]
         results = {k: measure(frames, masks, loc) for k, loc in localizers.items()}
@@ -245,8 +246,7 @@ def write_report(out: Path, rows, accuracy, phone, card, sample: int) -> None:
         lines += ["", f"In the photo-sized rows ({', '.join(cramped)}) {min(cramped.values()):.1%}–"
                   f"{max(cramped.values()):.1%} of the lesions are larger than the frame's short side, so no square "
                   "crop inside the frame can hold them whole: the crop then takes the frame's full height."]
-    spotted = [n for n, _ in rows if n.startswith("bare skin with")]
-    if spotted:
+    if any(name == CHECKED_SKIN for name, _ in rows):
         verdict = json.loads(AUDIT.read_text())
         spots = sum(v == "spot" for v in verdict.values())
         lines += ["", f"Painting a lesion out leaves the rest of the photo as it was: in {spots} of the "

@@ -40,26 +40,30 @@ def own_thresholds(pipeline, val: dict) -> object:
     return pipeline.classifier.card.model_copy(update={k: chosen[k] for k in THRESHOLDS})
 
 
+def build(model_dir: Path, localizer: str, present: float | None = None, card=None):
+    """The product's pipeline with ``localizer``; ``present`` overrides the learned localiser's presence threshold."""
+    pipeline = load(model_dir, settings=get_settings(model_dir=model_dir, localizer=localizer), card=card)
+    if present is not None:
+        pipeline.localizer.spec = pipeline.localizer.spec.model_copy(update={"present_threshold": present})
+    return pipeline
+
+
 def compare(data: Path, split_csv: Path, model_dir: Path) -> dict:
     samples = read_collection(data)
     split = read_split(samples, split_csv)
     val = by_domain([s for s in samples if split[str(s.path)] == "val"])
     images = {d: load_images(v) for d, v in val.items()}
     labelled = {d: (images[d], [x.label for x in v]) for d, v in val.items()}
-    settings = {choice: get_settings(model_dir=model_dir, localizer=choice) for choice in ("colour", "learned")}
-    pipelines = {choice: load(model_dir, settings=s) for choice, s in settings.items()}
-    learned = pipelines["learned"].localizer
+    learned = build(model_dir, "learned").localizer
     peaks = [r.peak if (r := best_region(learned.heatmap(im)[1], learned.spec.mask_threshold)) else 0.0
              for im in images["nonlesion"]]
     strict = float(np.quantile(peaks, 1 - STRICT_BOXES)) + 1e-3
-    pipelines[f"learned, presence threshold {strict:.3f}"] = stricter = load(model_dir, settings=settings["learned"])
-    stricter.localizer.spec = learned.spec.model_copy(update={"present_threshold": strict})
+    choices = {"colour": ("colour", None), "learned": ("learned", None),
+               f"learned, presence threshold {strict:.3f}": ("learned", strict)}
     out: dict = {"thresholds": {}}
-    for choice, pipeline in pipelines.items():
-        card = own_thresholds(pipeline, labelled)
-        pipeline = load(model_dir, settings=settings["colour" if choice == "colour" else "learned"], card=card)
-        if choice.startswith("learned, presence"):
-            pipeline.localizer.spec = stricter.localizer.spec
+    for choice, (localizer, present) in choices.items():
+        card = own_thresholds(build(model_dir, localizer, present), labelled)
+        pipeline = build(model_dir, localizer, present, card)
         out["thresholds"][choice] = {k: getattr(card, k) for k in THRESHOLDS}
         malignant = [i for i, c in enumerate(card.lesion_classes()) if c.can_be_malignant]
         for d in DOMAINS:

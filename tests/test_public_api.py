@@ -91,4 +91,3 @@ def test_the_built_wheel_diagnoses_a_photo_outside_the_checkout(tmp_path):
     row = json.loads(out.stdout)
     assert row["quality"]["reason"] and row["image"] == str(photo)
     assert shutil.which("skindoctor", path=str(venv / "bin"))
-

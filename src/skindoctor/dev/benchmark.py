@@ -34,7 +34,7 @@ def _stats(times: list[float]) -> dict:
             "per_s": float(1000 / a.mean()), "n": len(a)}
 
 
-def _time_interleaved(engines: dict, iters: int, rounds: int = ROUNDS, warmup: int = 5) -> dict:
+def time_interleaved(engines: dict, iters: int, rounds: int = ROUNDS, warmup: int = 5) -> dict:
     """Time every engine in turns (``rounds`` × ``iters / rounds`` calls each, warm-up each turn).
 
     On a shared machine the background load drifts over a run; taking turns gives every engine
@@ -94,7 +94,7 @@ def model_latency(model_dir: Path, iters: int) -> list[dict]:
                 feed = {sess.get_inputs()[0].name: x}
                 engines[(f"onnxruntime {variant}", threads, name)] = (
                     lambda: None, lambda s=sess, f=feed: s.run(None, f))
-    timed = _time_interleaved(engines, iters)
+    timed = time_interleaved(engines, iters)
     return [{"engine": e, "threads": t, "opt": o, **timed[(e, t, o)]} for e, t, o in engines]
 
 

@@ -183,9 +183,9 @@ def _rates(s: Scored, malignant: list[int]) -> dict:
         reasons, counts = np.unique(out[lesion & rejected], return_counts=True)
         r["rejected_by_reason"] = {k.split(":", 1)[1]: int(n) for k, n in zip(reasons, counts)}
     if is_mal.any():
-        # a malignant lesion told neither "see a doctor" nor "uncertain" (turned away counts too)
-        r["false_reassurance"] = float(np.isin(out[is_mal], ["routine"]).mean() + rejected[is_mal].mean())
         r["malignant_routine"] = float(np.isin(out[is_mal], ["routine"]).mean())  # told "routine" outright
+        # a malignant lesion told neither "see a doctor" nor "uncertain" (turned away counts too)
+        r["false_reassurance"] = r["malignant_routine"] + float(rejected[is_mal].mean())
     diagnosed_benign = benign & ~rejected
     if diagnosed_benign.any():
         r["benign_referral"] = float(np.isin(out[diagnosed_benign], ["doctor", "uncertain"]).mean())
