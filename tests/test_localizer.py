@@ -19,7 +19,7 @@ from skindoctor.config import get_settings
 from skindoctor.errors import ModelError
 from skindoctor.model_card import load_card
 from skindoctor.vision.localize import WORK_SIDE, LesionLocalizer, working_copy
-from skindoctor.vision.segment import SegmentLocalizer, best_region, card_localizer
+from skindoctor.vision.segment import SegmentLocalizer, best_region, card_localizer, lesion_region
 
 from .conftest import DATA, MODELS, ROOT, SPLIT, WEIGHTS, needs_collection, needs_ham, needs_torch, needs_weights
 
@@ -75,6 +75,44 @@ def test_the_region_holding_most_probability_wins():
     region = best_region(prob, 0.5)
     assert region.box.as_list() == [10, 10, 30, 25] and region.peak == pytest.approx(0.7)
     assert best_region(np.full((30, 40), 0.2, np.float32), 0.5) is None
+
+
+def test_an_unsure_box_must_hold_on_the_mirrored_frame():
+    spec = load_card(MODELS).localizer.model_copy(update={"present_threshold": 0.9, "confirm_below": 0.99})
+    sure, unsure = _heat(((10, 30, 10, 40), 0.995)), _heat(((10, 30, 10, 40), 0.95))
+
+    def never():
+        raise AssertionError("a sure box needs no second look")
+
+    assert lesion_region(sure, spec, never).box.as_list() == [10, 10, 40, 30]
+    assert lesion_region(_heat(((10, 30, 10, 40), 0.8)), spec, never).peak == pytest.approx(0.8)  # no box anyway
+    held = lesion_region(unsure, spec, lambda: _heat(((12, 30, 10, 40), 0.93)))
+    assert held.peak >= spec.present_threshold and held.box.as_list() == [10, 10, 40, 30]
+    assert lesion_region(unsure, spec, lambda: _heat()).peak < spec.present_threshold  # gone when mirrored
+    off = spec.model_copy(update={"confirm_below": None})
+    assert lesion_region(unsure, off, never).peak == pytest.approx(0.95)
+
+
+@needs_ham
+def test_the_shipped_localiser_looks_again_at_the_mirrored_frame(learned, test_split_samples, monkeypatch):
+    """The second look runs the network on the mirrored frame, and its map comes back mirrored to match the frame."""
+    from skindoctor.train.data import load_rgb
+
+    assert learned.spec.present_threshold < learned.spec.confirm_below < 1  # the card turns the second look on
+    photo = load_rgb(test_split_samples[0].path)
+    frame = np.zeros((photo.shape[0], photo.shape[1] * 2, 3), np.uint8)
+    frame[:, :photo.shape[1]] = photo  # the lesion photo in the left half, black on the right
+    _, prob = learned.heatmap(frame)
+    _, back = learned.heatmap(frame, mirror=True)
+    first, second = best_region(prob, 0.5), best_region(back, 0.5)
+    assert first.box.x1 <= prob.shape[1] // 2 + 2 and first.box.iou(second.box) >= 0.8
+    for confirm_below, runs in ((None, 1), (1.01, 2)):  # 1.01: every box counts as unsure
+        spec = learned.spec.model_copy(update={"confirm_below": confirm_below})
+        localizer = SegmentLocalizer(MODELS, spec)
+        calls, run = [], localizer.session.run
+        monkeypatch.setattr(localizer.session, "run", lambda *a, run=run, calls=calls: calls.append(1) or run(*a))
+        box = localizer.locate(frame).box
+        assert len(calls) == runs and box is not None and box.iou(learned.locate(frame).box) >= 0.8
 
 
 @pytest.mark.parametrize("shape", [(480, 640), (640, 480), (720, 1280), (40, 30), (1, 1)])

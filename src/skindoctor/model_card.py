@@ -50,6 +50,9 @@ class LocalizerSpec(BaseModel, frozen=True):
     mask_threshold: float = 0.5  # lesion probability from which a pixel belongs to the lesion
     present_threshold: float = Field(0.5, description="peak probability a region needs to count as a lesion "
                                                       "(chosen on validation frames)")
+    confirm_below: float | None = Field(None, description="a box whose peak is below this is kept only if it holds on "
+                                                        "the mean of this map and the mirrored frame's (None: never "
+                                                        "looked at twice)")
     default: bool = Field(False, description="used unless SKINDOCTOR_LOCALIZER says otherwise; turn it on only when "
                                              "the classifier does at least as well on its crops, per domain, on "
                                              "validation photos (bench/localizer_choice.py)")

@@ -23,7 +23,7 @@ from torch import nn
 
 from ..model_card import LocalizerSpec, load_card
 from ..vision.localize import Box
-from ..vision.segment import SegmentLocalizer, best_region, input_shape, to_input
+from ..vision.segment import SegmentLocalizer, best_region, input_shape, lesion_region, to_input
 from .composite import LesionPhoto, bare_skin, scene
 from .data import Sample, load_rgb, read_ham10000, read_split
 from .model import LesionSegmenter, freeze_batchnorm_statistics
@@ -37,6 +37,7 @@ EVERYDAY_SHARE = 0.4  # of those, everyday photos
 PHONE_SHARE = 0.3  # lesion frames made from a smartphone photo (when there are labelled ones)
 PHONE_FILL = 0.6  # how often a phone photo fills the frame as taken (else it is placed on other skin)
 PHONE_SIDE = 320  # phone photos are labelled and composed at this long side
+CONFIRM_BELOW = 0.99  # boxes with a lower peak get a second look on the mirrored frame (vision.segment)
 INPUT_NAME, OUTPUT_NAME = "frame", "lesion_logits"
 
 
@@ -91,24 +92,28 @@ def compose(photos, skins, everyday, n: int, rng: np.random.Generator, size=(320
     return FrameSet(frames, masks, kinds)
 
 
-def heatmaps(model: nn.Module, frames: list[np.ndarray], spec: LocalizerSpec) -> list[np.ndarray]:
-    """Lesion probability per input pixel, from the torch model (what the ONNX file will compute)."""
+def heatmaps(model: nn.Module, frames: list[np.ndarray], spec: LocalizerSpec, mirror: bool = False) -> list[np.ndarray]:
+    """Lesion probability per input pixel, from the torch model (what the ONNX file will compute); ``mirror``:
+    the mirrored frames' maps, mirrored back (the second look)."""
     model.eval()
     out = []
     with torch.no_grad():
         for i in range(0, len(frames), 32):
-            logits = model(torch.from_numpy(to_input(frames[i:i + 32], spec)))
+            x = torch.from_numpy(to_input(frames[i:i + 32], spec))
+            logits = model(x.flip(-1) if mirror else x)
             up = nn.functional.interpolate(logits, size=frames[0].shape[:2], mode="bilinear", align_corners=False)
-            out += list(torch.sigmoid(up)[:, 0].numpy())
+            prob = torch.sigmoid(up)[:, 0]
+            out += list((prob.flip(-1) if mirror else prob).numpy())
     return out
 
 
-def score(probs: list[np.ndarray], masks: list[np.ndarray], spec: LocalizerSpec) -> dict:
-    """Mean box IoU on lesion frames (a missed lesion scores 0), misses, and false boxes on the others."""
+def score(probs: list[np.ndarray], mirrored: list[np.ndarray], masks: list[np.ndarray], spec: LocalizerSpec) -> dict:
+    """Mean box IoU on lesion frames (a missed lesion scores 0), misses, and false boxes on the others, each frame
+    looked at as the product does (``mirrored``: the second look's maps)."""
     ious, peaks_neg, missed = [], [], 0
-    for prob, mask in zip(probs, masks):
+    for prob, second, mask in zip(probs, mirrored, masks):
         truth = mask_box(mask)
-        region = best_region(prob, spec.mask_threshold)
+        region = lesion_region(prob, spec, lambda second=second: second)
         found = region is not None and region.peak >= spec.present_threshold
         if truth is None:
             peaks_neg.append(region.peak if region else 0.0)
@@ -123,7 +128,8 @@ def score(probs: list[np.ndarray], masks: list[np.ndarray], spec: LocalizerSpec)
 def presence_threshold(probs: list[np.ndarray], kinds: list[str], spec: LocalizerSpec,
                        max_false: float = 0.03) -> float:
     """The lowest peak probability that keeps false boxes ≤ ``max_false`` on each kind of validation's
-    lesion-free frames (bare skin and everyday photos each, so the commoner kind cannot hide the other)."""
+    lesion-free frames (bare skin and everyday photos each, so the commoner kind cannot hide the other), on the
+    first look: the second look on the mirrored frame only takes boxes away."""
     quantiles = []
     for kind in ("skin", "everyday"):
         peaks = [r.peak if (r := best_region(p, spec.mask_threshold)) else 0.0
@@ -190,7 +196,7 @@ def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, s
     (PAD-UFES-20) adds smartphone photos labelled by ``teacher`` (both needed)."""
     torch.set_num_threads(threads)
     out_dir.mkdir(parents=True, exist_ok=True)
-    spec = LocalizerSpec(files={}, long_side=long_side)
+    spec = LocalizerSpec(files={}, long_side=long_side, confirm_below=CONFIRM_BELOW)
     t0 = time.time()
     photos, skins, everyday = load_sources(data, split_csv, nonlesion, limit)
     phones = phone_photos(phone, split_csv, teacher, limit) if phone is not None and teacher is not None else []
@@ -230,7 +236,8 @@ def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, s
             log.info("step %d/%d loss %.4f lr %.2e (%.0f s)", step, steps, loss.item(), sched.get_last_lr()[0],
                      time.time() - t0)
         if (step + 1) % save_every == 0 or step + 1 == steps:
-            result = score(heatmaps(model, val.frames, spec), val.masks, spec) | {"step": step + 1}
+            result = score(heatmaps(model, val.frames, spec), heatmaps(model, val.frames, spec, mirror=True),
+                           val.masks, spec) | {"step": step + 1}
             log.info("validation at step %d: %s", step + 1, result)
             if result["mean_iou"] > best["mean_iou"]:
                 best = result
@@ -240,7 +247,8 @@ def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, s
     model.load_state_dict(torch.load(best_path, weights_only=True))
     probs = heatmaps(model, val.frames, spec)
     spec = spec.model_copy(update={"present_threshold": presence_threshold(probs, val.kinds, spec)})
-    best |= {"validation_after_threshold": score(probs, val.masks, spec)}
+    best |= {"validation_after_threshold": score(probs, heatmaps(model, val.frames, spec, mirror=True), val.masks,
+                                                 spec)}
     log.info("best step %s; presence threshold %.3f", best, spec.present_threshold)
     calibration = compose(photos["train"], skins["train"], everyday["train"], 200, np.random.default_rng(2),
                           long_side=long_side, phones=phones).frames
@@ -271,13 +279,20 @@ def export_localizer(model: nn.Module, spec: LocalizerSpec, model_dir: Path, cal
     pre.unlink()
 
     spec = spec.model_copy(update={"files": {"fp32": fp32.name, "int8": int8.name}})
-    results = {}
-    for variant in spec.files:  # scored through the product's own localiser code
-        runtime = SegmentLocalizer(model_dir, spec, variant=variant)
-        results[variant] = score([runtime.heatmap(f)[1] for f in validation.frames], validation.masks, spec)
+    results = onnx_scores(model_dir, spec, validation)
     variant = "int8" if results["int8"]["mean_iou"] >= results["fp32"]["mean_iou"] - 0.01 else "fp32"
     log.info("ONNX validation: %s → default %s", results, variant)
     return spec.model_copy(update={"variant": variant, "metrics": {**spec.metrics, "onnx_validation": results}})
+
+
+def onnx_scores(model_dir: Path, spec: LocalizerSpec, validation: FrameSet) -> dict:
+    """Each exported variant scored on the validation frames through the product's own localiser code."""
+    results = {}
+    for variant in spec.files:
+        runtime = SegmentLocalizer(model_dir, spec, variant=variant)
+        results[variant] = score([runtime.heatmap(f)[1] for f in validation.frames],
+                                 [runtime.heatmap(f, mirror=True)[1] for f in validation.frames], validation.masks, spec)
+    return results
 
 
 def attach_to_card(model_dir: Path, spec: LocalizerSpec) -> None:

@@ -304,21 +304,43 @@ export function locateByColour(frame, small, cfg) {
 }
 
 // ---------- the learned localiser (SegmentLocalizer.locate); ``run`` turns its input tensor into logits ----------
+function mirrored(img) {  // the image flipped left to right
+  const { width: w, height: h, data } = img, out = new Uint8Array(data.length);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out.set(data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3), (y * w + w - 1 - x) * 3);
+  return rgbImage(w, h, out);
+}
+
+async function lesionProbability(small, cfg, run, mirror) {  // SegmentLocalizer.heatmap (mirror: mirrored back)
+  const { data: logits, width: lw, height: lh } = await run(toTensor(mirror ? mirrored(small) : small, cfg.mean, cfg.std), small.width, small.height);
+  const up = resizeLinear({ width: lw, height: lh, data: logits }, small.width, small.height, true).data;
+  const prob = Float64Array.from(up, (v) => 1 / (1 + Math.exp(-v)));
+  if (mirror) for (let y = 0; y < small.height; y++) prob.subarray(y * small.width, (y + 1) * small.width).reverse();
+  return prob;
+}
+
+function bestRegion(prob, w, h, cfg) {  // segment.best_region: the region above the mask threshold with the most probability
+  const { labels, stats } = components(Uint8Array.from(prob, (p) => (p >= cfg.mask_threshold ? 1 : 0)), w, h);
+  if (stats.length < 2) return null;
+  const mass = new Float64Array(stats.length), peak = new Float64Array(stats.length);
+  for (let i = 0; i < prob.length; i++) { mass[labels[i]] += prob[i]; if (labels[i]) peak[labels[i]] = Math.max(peak[labels[i]], prob[i]); }
+  let best = 1;
+  for (let i = 2; i < stats.length; i++) if (mass[i] > mass[best]) best = i;
+  return { labels, best, stats: stats[best], peak: peak[best] };
+}
+
 export async function locateByNetwork(frame, cfg, run, work = null) {  // ``work``: the working copy, used if input-sized
   const fs = cfg.long_side / Math.max(frame.width, frame.height);
   const iw = Math.max(16, pyRound(frame.width * fs)), ih = Math.max(16, pyRound(frame.height * fs));
   const small = work && work.width === iw && work.height === ih ? work : resizeArea(frame, iw, ih);
-  const { data: logits, width: lw, height: lh } = await run(toTensor(small, cfg.mean, cfg.std), small.width, small.height);
-  const up = resizeLinear({ width: lw, height: lh, data: logits }, small.width, small.height, true).data;
-  const n = small.width * small.height, prob = Float64Array.from(up, (v) => 1 / (1 + Math.exp(-v)));
-  const { labels, stats } = components(Uint8Array.from(prob, (p) => (p >= cfg.mask_threshold ? 1 : 0)), small.width, small.height);
-  if (stats.length < 2) return { box: null, area_fraction: 0, contrast: 0 };
-  const mass = new Float64Array(stats.length), peak = new Float64Array(stats.length);
-  for (let i = 0; i < n; i++) { mass[labels[i]] += prob[i]; if (labels[i]) peak[labels[i]] = Math.max(peak[labels[i]], prob[i]); }
-  let best = 1;
-  for (let i = 2; i < stats.length; i++) if (mass[i] > mass[best]) best = i;
-  const s = stats[best], area = s.area / n;
-  if (peak[best] < cfg.present_threshold) return { box: null, area_fraction: area, contrast: 0 };
+  const n = small.width * small.height, prob = await lesionProbability(small, cfg, run, false);
+  let region = bestRegion(prob, small.width, small.height, cfg);
+  if (region && cfg.confirm_below != null && region.peak >= cfg.present_threshold && region.peak < cfg.confirm_below) {
+    const second = await lesionProbability(small, cfg, run, true);  // segment.lesion_region: the second look
+    region = bestRegion(prob.map((p, i) => (p + second[i]) / 2), small.width, small.height, cfg);
+  }
+  if (!region) return { box: null, area_fraction: 0, contrast: 0 };
+  const { labels, best, stats: s } = region, area = s.area / n;
+  if (region.peak < cfg.present_threshold) return { box: null, area_fraction: area, contrast: 0 };
   const fx = frame.width / small.width, fy = frame.height / small.height;
   const box = [Math.floor(s.x0 * fx), Math.floor(s.y0 * fy), Math.min(frame.width, Math.ceil((s.x1 + 1) * fx)),
     Math.min(frame.height, Math.ceil((s.y1 + 1) * fy))];
