@@ -290,8 +290,9 @@ def onnx_scores(model_dir: Path, spec: LocalizerSpec, validation: FrameSet) -> d
     results = {}
     for variant in spec.files:
         runtime = SegmentLocalizer(model_dir, spec, variant=variant)
-        results[variant] = score([runtime.heatmap(f)[1] for f in validation.frames],
-                                 [runtime.heatmap(f, mirror=True)[1] for f in validation.frames], validation.masks, spec)
+        first = [runtime.heatmap(f)[1] for f in validation.frames]
+        second = [runtime.heatmap(f, mirror=True)[1] for f in validation.frames]
+        results[variant] = score(first, second, validation.masks, spec)
     return results
 
 

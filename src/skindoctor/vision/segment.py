@@ -12,8 +12,8 @@ measured by ``skindoctor train-localizer`` (docs/localization.md); the colour lo
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
