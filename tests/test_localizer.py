@@ -86,27 +86,33 @@ def test_an_unsure_box_must_hold_on_the_mirrored_frame():
 
     assert lesion_region(sure, spec, never).box.as_list() == [10, 10, 40, 30]
     assert lesion_region(_heat(((10, 30, 10, 40), 0.8)), spec, never).peak == pytest.approx(0.8)  # no box anyway
-    held = lesion_region(unsure, spec, lambda: _heat(((12, 30, 10, 40), 0.93)))
+    held = lesion_region(unsure, spec, lambda: [_heat(((10, 30, 10, 40), 0.93))] * 3)
     assert held.peak >= spec.present_threshold and held.box.as_list() == [10, 10, 40, 30]
-    assert lesion_region(unsure, spec, lambda: _heat()).peak < spec.present_threshold  # gone when mirrored
+    assert lesion_region(unsure, spec, lambda: [_heat()] * 3) is None  # gone in the mirror images
+    spot = _heat(((10, 30, 10, 40), 0.97))
+    two_of_three = lesion_region(unsure, spec, lambda: [spot, spot, _heat()])
+    assert two_of_three.peak == pytest.approx((0.95 + 0.97 * 2 + 0.05) / 4)  # the mean of all four looks decides
     off = spec.model_copy(update={"confirm_below": None})
     assert lesion_region(unsure, off, never).peak == pytest.approx(0.95)
 
 
 @needs_ham
 def test_the_shipped_localiser_looks_again_at_the_mirrored_frame(learned, test_split_samples, monkeypatch):
-    """The second look runs the network on the mirrored frame, and its map comes back mirrored to match the frame."""
+    """The second look runs the network on the frame's mirror images, and their maps come back mirrored to match
+    the frame."""
     from skindoctor.train.data import load_rgb
 
     assert learned.spec.present_threshold < learned.spec.confirm_below < 1  # the card turns the second look on
     photo = load_rgb(test_split_samples[0].path)
-    frame = np.zeros((photo.shape[0], photo.shape[1] * 2, 3), np.uint8)
-    frame[:, :photo.shape[1]] = photo  # the lesion photo in the left half, black on the right
-    _, prob = learned.heatmap(frame)
-    _, back = learned.heatmap(frame, mirror=True)
-    first, second = best_region(prob, 0.5), best_region(back, 0.5)
-    assert first.box.x1 <= prob.shape[1] // 2 + 2 and first.box.iou(second.box) >= 0.8
-    for confirm_below, runs in ((None, 1), (1.01, 2)):  # 1.01: every box counts as unsure
+    h, w = photo.shape[:2]
+    frame = np.zeros((2 * h, 2 * w, 3), np.uint8)
+    frame[:h, :w] = photo  # the lesion photo top left, black elsewhere
+    small, prob = learned.heatmap(frame)
+    first = best_region(prob, 0.5)
+    assert first.box.x1 <= prob.shape[1] // 2 + 2 and first.box.y1 <= prob.shape[0] // 2 + 2
+    for back in learned.mirrored_heatmaps(small):
+        assert first.box.iou(best_region(back, 0.5).box) >= 0.8
+    for confirm_below, runs in ((None, 1), (1.01, 2)):  # 1.01: every box counts as unsure; one batched second run
         spec = learned.spec.model_copy(update={"confirm_below": confirm_below})
         localizer = SegmentLocalizer(MODELS, spec)
         calls, run = [], localizer.session.run

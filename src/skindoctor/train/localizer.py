@@ -23,7 +23,7 @@ from torch import nn
 
 from ..model_card import LocalizerSpec, load_card
 from ..vision.localize import Box
-from ..vision.segment import SegmentLocalizer, best_region, input_shape, lesion_region, to_input
+from ..vision.segment import MIRROR_AXES, SegmentLocalizer, best_region, input_shape, lesion_region, to_input
 from .composite import LesionPhoto, bare_skin, scene
 from .data import Sample, load_rgb, read_ham10000, read_split
 from .model import LesionSegmenter, freeze_batchnorm_statistics
@@ -37,7 +37,7 @@ EVERYDAY_SHARE = 0.4  # of those, everyday photos
 PHONE_SHARE = 0.3  # lesion frames made from a smartphone photo (when there are labelled ones)
 PHONE_FILL = 0.6  # how often a phone photo fills the frame as taken (else it is placed on other skin)
 PHONE_SIDE = 320  # phone photos are labelled and composed at this long side
-CONFIRM_BELOW = 0.99  # boxes with a lower peak get a second look on the mirrored frame (vision.segment)
+CONFIRM_BELOW = 0.99  # boxes with a lower peak get a second look on the frame's mirror images (vision.segment)
 INPUT_NAME, OUTPUT_NAME = "frame", "lesion_logits"
 
 
@@ -92,24 +92,29 @@ def compose(photos, skins, everyday, n: int, rng: np.random.Generator, size=(320
     return FrameSet(frames, masks, kinds)
 
 
-def heatmaps(model: nn.Module, frames: list[np.ndarray], spec: LocalizerSpec, mirror: bool = False) -> list[np.ndarray]:
-    """Lesion probability per input pixel, from the torch model (what the ONNX file will compute); ``mirror``:
-    the mirrored frames' maps, mirrored back (the second look)."""
+def heatmaps(model: nn.Module, frames: list[np.ndarray], spec: LocalizerSpec, axes: tuple = ()) -> list[np.ndarray]:
+    """Lesion probability per input pixel, from the torch model (what the ONNX file will compute); ``axes``: of the
+    frames mirrored over these axes (``MIRROR_AXES``), each map mirrored back."""
     model.eval()
-    out = []
+    out, dims = [], [a + 1 for a in axes]  # picture axes → axes of the (frame, height, width) maps
     with torch.no_grad():
         for i in range(0, len(frames), 32):
             x = torch.from_numpy(to_input(frames[i:i + 32], spec))
-            logits = model(x.flip(-1) if mirror else x)
+            logits = model(x.flip([d + 1 for d in dims]))
             up = nn.functional.interpolate(logits, size=frames[0].shape[:2], mode="bilinear", align_corners=False)
-            prob = torch.sigmoid(up)[:, 0]
-            out += list((prob.flip(-1) if mirror else prob).numpy())
+            out += list(torch.sigmoid(up)[:, 0].flip(dims).numpy())
     return out
 
 
-def score(probs: list[np.ndarray], mirrored: list[np.ndarray], masks: list[np.ndarray], spec: LocalizerSpec) -> dict:
+def second_looks(model: nn.Module, frames: list[np.ndarray], spec: LocalizerSpec) -> list[list[np.ndarray]]:
+    """Per frame, the maps of its mirror images (the product's second look, ``vision.segment.lesion_region``)."""
+    return [list(maps) for maps in zip(*(heatmaps(model, frames, spec, axes) for axes in MIRROR_AXES))]
+
+
+def score(probs: list[np.ndarray], mirrored: list[list[np.ndarray]], masks: list[np.ndarray],
+          spec: LocalizerSpec) -> dict:
     """Mean box IoU on lesion frames (a missed lesion scores 0), misses, and false boxes on the others, each frame
-    looked at as the product does (``mirrored``: the second look's maps)."""
+    looked at as the product does (``mirrored``: per frame, its mirror images' maps for the second look)."""
     ious, peaks_neg, missed = [], [], 0
     for prob, second, mask in zip(probs, mirrored, masks):
         truth = mask_box(mask)
@@ -129,7 +134,7 @@ def presence_threshold(probs: list[np.ndarray], kinds: list[str], spec: Localize
                        max_false: float = 0.03) -> float:
     """The lowest peak probability that keeps false boxes ≤ ``max_false`` on each kind of validation's
     lesion-free frames (bare skin and everyday photos each, so the commoner kind cannot hide the other), on the
-    first look: the second look on the mirrored frame only takes boxes away."""
+    first look: the second look only takes boxes away."""
     quantiles = []
     for kind in ("skin", "everyday"):
         peaks = [r.peak if (r := best_region(p, spec.mask_threshold)) else 0.0
@@ -236,8 +241,8 @@ def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, s
             log.info("step %d/%d loss %.4f lr %.2e (%.0f s)", step, steps, loss.item(), sched.get_last_lr()[0],
                      time.time() - t0)
         if (step + 1) % save_every == 0 or step + 1 == steps:
-            result = score(heatmaps(model, val.frames, spec), heatmaps(model, val.frames, spec, mirror=True),
-                           val.masks, spec) | {"step": step + 1}
+            result = score(heatmaps(model, val.frames, spec), second_looks(model, val.frames, spec), val.masks,
+                           spec) | {"step": step + 1}
             log.info("validation at step %d: %s", step + 1, result)
             if result["mean_iou"] > best["mean_iou"]:
                 best = result
@@ -247,8 +252,7 @@ def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, s
     model.load_state_dict(torch.load(best_path, weights_only=True))
     probs = heatmaps(model, val.frames, spec)
     spec = spec.model_copy(update={"present_threshold": presence_threshold(probs, val.kinds, spec)})
-    best |= {"validation_after_threshold": score(probs, heatmaps(model, val.frames, spec, mirror=True), val.masks,
-                                                 spec)}
+    best |= {"validation_after_threshold": score(probs, second_looks(model, val.frames, spec), val.masks, spec)}
     log.info("best step %s; presence threshold %.3f", best, spec.present_threshold)
     calibration = compose(photos["train"], skins["train"], everyday["train"], 200, np.random.default_rng(2),
                           long_side=long_side, phones=phones).frames
@@ -290,9 +294,9 @@ def onnx_scores(model_dir: Path, spec: LocalizerSpec, validation: FrameSet) -> d
     results = {}
     for variant in spec.files:
         runtime = SegmentLocalizer(model_dir, spec, variant=variant)
-        first = [runtime.heatmap(f)[1] for f in validation.frames]
-        second = [runtime.heatmap(f, mirror=True)[1] for f in validation.frames]
-        results[variant] = score(first, second, validation.masks, spec)
+        looks = [runtime.heatmap(f) for f in validation.frames]
+        results[variant] = score([prob for _, prob in looks], [runtime.mirrored_heatmaps(small) for small, _ in looks],
+                                 validation.masks, spec)
     return results
 
 

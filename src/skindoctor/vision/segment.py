@@ -4,8 +4,9 @@ The frame is shrunk to the card's long side (128 px: the working copy the qualit
 made; any aspect, the network is fully convolutional), the network gives each pixel a lesion
 probability, and the connected region with the most probability becomes the box, mapped back to
 frame pixels. No region whose peak reaches the card's presence threshold → no box. An unsure box
-(peak below the card's ``confirm_below``) must hold on a second look: the mean of this map and the
-mirrored frame's, which halves everyday photos boxed at the cost of one network pass on few frames. Trained and
+(peak below the card's ``confirm_below``) must hold on a second look: the mean of this map and those of
+the frame's three mirror images, which on validation photos boxes under half as many everyday photos and
+misses no more lesions, at the cost of one batched network run on few frames. Trained and
 measured by ``skindoctor train-localizer`` (docs/localization.md); the colour localiser stays as the fallback.
 """
 
@@ -25,6 +26,7 @@ from .localize import Box, LesionLocalizer, Localization, Localizer
 from .preprocess import normalize_batch
 
 log = logging.getLogger(__name__)
+MIRROR_AXES = ((1,), (0,), (0, 1))  # the second look's views: left-right, upside-down, both (axes of an H×W picture)
 
 
 @dataclass(frozen=True)
@@ -62,14 +64,15 @@ def best_region(prob: np.ndarray, mask_threshold: float) -> Region | None:
                   region)
 
 
-def lesion_region(prob: np.ndarray, spec: LocalizerSpec, mirrored: Callable[[], np.ndarray]) -> Region | None:
-    """The best region, looked at twice when unsure: a region that reaches the presence threshold with a peak below
-    ``spec.confirm_below`` is sought again on the mean of ``prob`` and ``mirrored()`` (the mirrored frame's map,
-    mirrored back), and that region is the answer. A lesion is there when the answer's peak reaches the threshold."""
+def lesion_region(prob: np.ndarray, spec: LocalizerSpec, mirrored: Callable[[], list[np.ndarray]]) -> Region | None:
+    """The best region, looked at again when unsure: a region that reaches the presence threshold with a peak below
+    ``spec.confirm_below`` is sought again on the mean of ``prob`` and ``mirrored()`` (the maps of the frame's mirror
+    images, ``MIRROR_AXES``, each mirrored back), and that region is the answer. A lesion is there when the answer's
+    peak reaches the threshold."""
     region = best_region(prob, spec.mask_threshold)
     unsure = (region is not None and spec.confirm_below is not None
               and spec.present_threshold <= region.peak < spec.confirm_below)
-    return best_region((prob + mirrored()) / 2, spec.mask_threshold) if unsure else region
+    return best_region(np.mean([prob, *mirrored()], axis=0), spec.mask_threshold) if unsure else region
 
 
 def contrast(image: np.ndarray, region: np.ndarray) -> float:
@@ -116,26 +119,31 @@ class SegmentLocalizer:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
 
-    def heatmap(self, frame: np.ndarray, small: np.ndarray | None = None,
-                mirror: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def heatmap(self, frame: np.ndarray, small: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(the frame at the network's input size, lesion probability per pixel of it); ``small``, the
-        frame already shrunk the same way (the shared working copy), is used when it has that size;
-        ``mirror``: the map of the left-right mirrored frame, mirrored back."""
+        frame already shrunk the same way (the shared working copy), is used when it has that size."""
         h, w = frame.shape[:2]
         size = input_shape(w, h, self.spec.long_side)
         if small is None or small.shape[1::-1] != size:
             small = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-        view = np.ascontiguousarray(small[:, ::-1]) if mirror else small
-        logits = self.session.run(None, {self.input_name: to_input([view], self.spec)})[0][0, 0]
-        logits = cv2.resize(logits, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_LINEAR)
-        prob = 1 / (1 + np.exp(-logits))
-        return small, prob[:, ::-1] if mirror else prob
+        return small, self._probabilities([small])[0]
+
+    def mirrored_heatmaps(self, small: np.ndarray) -> list[np.ndarray]:
+        """The maps of ``small``'s (the network's input) mirror images, each mirrored back: one batched run."""
+        views = [np.ascontiguousarray(np.flip(small, axes)) for axes in MIRROR_AXES]
+        return [np.flip(p, axes) for p, axes in zip(self._probabilities(views), MIRROR_AXES)]
+
+    def _probabilities(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """Lesion probability per pixel for same-sized network inputs."""
+        logits = self.session.run(None, {self.input_name: to_input(images, self.spec)})[0][:, 0]
+        size = images[0].shape[1::-1]
+        return [1 / (1 + np.exp(-cv2.resize(x, size, interpolation=cv2.INTER_LINEAR))) for x in logits]
 
     def locate(self, frame: np.ndarray, small: np.ndarray | None = None) -> Localization:
         """``small``: the shared working copy, the network's input when the card's long side matches it."""
         h, w = frame.shape[:2]
         image, prob = self.heatmap(frame, small)
-        region = lesion_region(prob, self.spec, lambda: self.heatmap(frame, image, mirror=True)[1])
+        region = lesion_region(prob, self.spec, lambda: self.mirrored_heatmaps(image))
         if region is None or region.peak < self.spec.present_threshold:
             return Localization(None, region.area_fraction if region else 0.0, 0.0)
         fx, fy = w / prob.shape[1], h / prob.shape[0]

@@ -304,18 +304,26 @@ export function locateByColour(frame, small, cfg) {
 }
 
 // ---------- the learned localiser (SegmentLocalizer.locate); ``run`` turns its input tensor into logits ----------
-function mirrored(img) {  // the image flipped left to right
-  const { width: w, height: h, data } = img, out = new Uint8Array(data.length);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out.set(data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3), (y * w + w - 1 - x) * 3);
+const MIRRORS = [[true, false], [false, true], [true, true]];  // segment.MIRROR_AXES: [left-right, upside-down]
+
+function mirrorIndex(w, h, [lr, ud]) {  // per pixel index, its index in the mirror image
+  return (i) => { const y = Math.floor(i / w), x = i % w; return (ud ? h - 1 - y : y) * w + (lr ? w - 1 - x : x); };
+}
+
+function mirrored(img, flips) {  // an RGB image mirrored over the ``flips`` axes
+  const { width: w, height: h, data } = img, out = new Uint8Array(data.length), at = mirrorIndex(w, h, flips);
+  for (let i = 0; i < w * h; i++) out.set(data.subarray(i * 3, i * 3 + 3), at(i) * 3);
   return rgbImage(w, h, out);
 }
 
-async function lesionProbability(small, cfg, run, mirror) {  // SegmentLocalizer.heatmap (mirror: mirrored back)
-  const { data: logits, width: lw, height: lh } = await run(toTensor(mirror ? mirrored(small) : small, cfg.mean, cfg.std), small.width, small.height);
+async function lesionProbability(small, cfg, run, flips = null) {  // SegmentLocalizer.heatmap; flips: of the mirror image, mirrored back
+  const view = flips ? mirrored(small, flips) : small;
+  const { data: logits, width: lw, height: lh } = await run(toTensor(view, cfg.mean, cfg.std), small.width, small.height);
   const up = resizeLinear({ width: lw, height: lh, data: logits }, small.width, small.height, true).data;
   const prob = Float64Array.from(up, (v) => 1 / (1 + Math.exp(-v)));
-  if (mirror) for (let y = 0; y < small.height; y++) prob.subarray(y * small.width, (y + 1) * small.width).reverse();
-  return prob;
+  if (!flips) return prob;
+  const at = mirrorIndex(small.width, small.height, flips);
+  return prob.map((_, i) => prob[at(i)]);
 }
 
 function bestRegion(prob, w, h, cfg) {  // segment.best_region: the region above the mask threshold with the most probability
@@ -332,11 +340,12 @@ export async function locateByNetwork(frame, cfg, run, work = null) {  // ``work
   const fs = cfg.long_side / Math.max(frame.width, frame.height);
   const iw = Math.max(16, pyRound(frame.width * fs)), ih = Math.max(16, pyRound(frame.height * fs));
   const small = work && work.width === iw && work.height === ih ? work : resizeArea(frame, iw, ih);
-  const n = small.width * small.height, prob = await lesionProbability(small, cfg, run, false);
+  const n = small.width * small.height, prob = await lesionProbability(small, cfg, run);
   let region = bestRegion(prob, small.width, small.height, cfg);
   if (region && cfg.confirm_below != null && region.peak >= cfg.present_threshold && region.peak < cfg.confirm_below) {
-    const second = await lesionProbability(small, cfg, run, true);  // segment.lesion_region: the second look
-    region = bestRegion(prob.map((p, i) => (p + second[i]) / 2), small.width, small.height, cfg);
+    const looks = [prob];  // segment.lesion_region: the second look, on the frame's mirror images
+    for (const flips of MIRRORS) looks.push(await lesionProbability(small, cfg, run, flips));
+    region = bestRegion(prob.map((_, i) => looks.reduce((sum, p) => sum + p[i], 0) / looks.length), small.width, small.height, cfg);
   }
   if (!region) return { box: null, area_fraction: 0, contrast: 0 };
   const { labels, best, stats: s } = region, area = s.area / n;
