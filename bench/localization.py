@@ -281,9 +281,10 @@ def write_report(out: Path, rows, accuracy, phone, card, sample: int) -> None:
               "those of its three mirror images (left-right, upside-down, both; one batched run), and stays only if "
               "it still reaches the presence threshold. Trained by `skindoctor train-localizer` on camera-like "
               "frames composed from the train split's photos and masks, plus the train split's smartphone photos "
-              "with the masks a first-round localiser was clear about (README, \"Finding the lesion\"). It is the product's default, chosen on "
-              "validation photos (docs/localizer_choice.md). Colour: distance from the skin in Lab on a 128-px "
-              "working copy, Otsu threshold, the most plausible connected component; the fallback.", "",
+              "with the masks a first-round localiser was clear about (README, \"Finding the lesion\"). It is the "
+              "product's default, chosen on validation photos (docs/localizer_choice.md). Colour: distance from the "
+              "skin in Lab on a 128-px working copy, Otsu threshold, the most plausible connected component; the "
+              "fallback.", "",
               "Times are p50 of single calls on this machine in the run that wrote this file "
               "(they vary with what else runs; `skindoctor bench` gives the frame path's stages)."]
     out.parent.mkdir(parents=True, exist_ok=True)
