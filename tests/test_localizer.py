@@ -158,9 +158,9 @@ def test_learned_localiser_frames_held_out_lesions_better_than_colour(learned, t
 @needs_ham
 @needs_collection
 def test_held_out_lesion_free_frames_get_no_box(learned, test_split_samples):
-    """Held-out frames with no lesion: test photos with the lesion painted out that a check by eye found free of
-    other spots (bench/lesion_free_audit.json) get a box in ≤ 5 %; everyday test photos in ≤ 10 % (6.5 % measured:
-    a higher presence threshold would miss malignant phone lesions, docs/localization.md)."""
+    """Held-out frames with no lesion get a box in ≤ 5 %: test photos with the lesion painted out that a check by eye
+    found free of other spots (bench/lesion_free_audit.json), and everyday test photos (4.0 % measured with the
+    second look, 6.5 % without)."""
     from skindoctor.dev.clips import FRAME_SIZE
     from skindoctor.train.collection import read_nonlesion
     from skindoctor.train.composite import bare_skin
@@ -174,9 +174,9 @@ def test_held_out_lesion_free_frames_get_no_box(learned, test_split_samples):
     split = read_split(items, SPLIT)
     everyday = [load_rgb(s.path) for s in items if split[str(s.path)] == "test"]
     assert len(skins) >= 300 and len(everyday) >= 200
-    for name, frames, bar in (("bare skin", skins, 0.05), ("everyday", everyday, 0.10)):
+    for name, frames in (("bare skin", skins), ("everyday", everyday)):
         boxed = np.mean([learned.locate(f).box is not None for f in frames])
-        assert boxed <= bar, (name, boxed)
+        assert boxed <= 0.05, (name, boxed)
 
 
 def test_the_working_copy_is_the_networks_input_when_it_has_the_size(learned):
