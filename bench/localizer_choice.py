@@ -6,8 +6,8 @@ thresholds: balanced accuracy on the photos' crops and what a person would be to
 lesion reassured or turned away, lesions turned away, everyday photos turned away). The learned
 localiser is made the default only if, on the smartphone photos, it reassures no more malignant
 lesions than the colour method and its balanced accuracy is not lower; the test parts stay for
-``skindoctor evaluate``. A third row keeps the learned localiser with a stricter presence threshold, the one
-that boxes ≤ 3 % of the validation everyday photos as they are, to show what fewer false boxes would cost.
+``skindoctor evaluate``. A third row runs the learned localiser without its second look (an unsure box
+checked on the frame's mirror images), to show what that look costs and gains.
 
     python bench/localizer_choice.py [--data ../shared/data] [--model-dir models]
 """
@@ -18,19 +18,15 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from skindoctor import load
 from skindoctor.config import get_settings
 from skindoctor.train.collection import read_collection
 from skindoctor.train.data import load_images, read_split
 from skindoctor.train.evaluate import by_domain, calibrate, metrics, score
-from skindoctor.vision.segment import best_region
 
 DOMAINS = ("dermoscopic", "phone", "nonlesion")
 FIGURES = ("balanced_accuracy", "malignant_routine", "false_reassurance", "wrongly_rejected", "nonlesion_rejected")
 THRESHOLDS = ("malignant_threshold", "reject_threshold", "doubt_threshold")
-STRICT_BOXES = 0.03  # the stricter presence threshold's share of boxed validation everyday photos
 
 
 def own_thresholds(pipeline, val: dict) -> object:
@@ -40,11 +36,11 @@ def own_thresholds(pipeline, val: dict) -> object:
     return pipeline.classifier.card.model_copy(update={k: chosen[k] for k in THRESHOLDS})
 
 
-def build(model_dir: Path, localizer: str, present: float | None = None, card=None):
-    """The product's pipeline with ``localizer``; ``present`` overrides the learned localiser's presence threshold."""
+def build(model_dir: Path, localizer: str, spec: dict | None = None, card=None):
+    """The product's pipeline with ``localizer``; ``spec`` overrides fields of the learned localiser's card entry."""
     pipeline = load(model_dir, settings=get_settings(model_dir=model_dir, localizer=localizer), card=card)
-    if present is not None:
-        pipeline.localizer.spec = pipeline.localizer.spec.model_copy(update={"present_threshold": present})
+    if spec:
+        pipeline.localizer.spec = pipeline.localizer.spec.model_copy(update=spec)
     return pipeline
 
 
@@ -54,16 +50,12 @@ def compare(data: Path, split_csv: Path, model_dir: Path) -> dict:
     val = by_domain([s for s in samples if split[str(s.path)] == "val"])
     images = {d: load_images(v) for d, v in val.items()}
     labelled = {d: (images[d], [x.label for x in v]) for d, v in val.items()}
-    learned = build(model_dir, "learned").localizer
-    peaks = [r.peak if (r := best_region(learned.heatmap(im)[1], learned.spec.mask_threshold)) else 0.0
-             for im in images["nonlesion"]]
-    strict = float(np.quantile(peaks, 1 - STRICT_BOXES)) + 1e-3
     choices = {"colour": ("colour", None), "learned": ("learned", None),
-               f"learned, presence threshold {strict:.3f}": ("learned", strict)}
+               "learned, first look only": ("learned", {"confirm_below": None})}
     out: dict = {"thresholds": {}}
-    for choice, (localizer, present) in choices.items():
-        card = own_thresholds(build(model_dir, localizer, present), labelled)
-        pipeline = build(model_dir, localizer, present, card)
+    for choice, (localizer, spec) in choices.items():
+        card = own_thresholds(build(model_dir, localizer, spec), labelled)
+        pipeline = build(model_dir, localizer, spec, card)
         out["thresholds"][choice] = {k: getattr(card, k) for k in THRESHOLDS}
         malignant = [i for i, c in enumerate(card.lesion_classes()) if c.can_be_malignant]
         for d in DOMAINS:
@@ -101,9 +93,9 @@ def write_report(out: Path, result: dict) -> None:
     for choice, t in result["thresholds"].items():
         doubt = "none" if t["doubt_threshold"] is None else f"{t['doubt_threshold']:.3f}"
         lines.append(f"| {choice} | {t['malignant_threshold']:.4f} | {t['reject_threshold']:.3f} | {doubt} |")
-    lines += ["", "The stricter row raises only the learned localiser's presence threshold, to box ≤ "
-              f"{STRICT_BOXES:.0%} of the validation everyday photos as they are (the card's was chosen on composed "
-              "validation frames)."]
+    lines += ["", "The first-look-only row is the learned localiser without its second look: a box whose peak is "
+              "unsure (below the card's `confirm_below`) is then kept as it is, instead of being sought again on the "
+              "mean of the frame's map and those of its three mirror images."]
     verdict = "the default" if result["learned_default"] else "not the default"
     lines += ["", f"Decision: the learned localiser is {verdict}. After a change of default, `skindoctor evaluate "
               "--split` re-chooses the card's thresholds through the new default and scores the test parts "
