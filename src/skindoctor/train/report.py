@@ -95,8 +95,10 @@ def _localizer_line(card: ModelCard) -> str:
         return "the colour method"
     role = ("the default, the colour method its fallback" if loc.default
             else "opt-in (`SKINDOCTOR_LOCALIZER=learned`); the colour method by default")
+    second = ("" if loc.confirm_below is None
+              else f", boxes with a peak below {loc.confirm_below} checked again on the frame's mirror images")
     return (f"learned, `{loc.files[loc.variant]}` ({loc.variant}; frame shrunk to a {loc.long_side}-px long side, "
-            f"presence threshold {loc.present_threshold:.3f}); {role}")
+            f"presence threshold {loc.present_threshold:.3f}{second}); {role}")
 
 
 def render(card: ModelCard) -> str:
