@@ -51,8 +51,8 @@ class LocalizerSpec(BaseModel, frozen=True):
     present_threshold: float = Field(0.5, description="peak probability a region needs to count as a lesion "
                                                       "(chosen on validation frames)")
     confirm_below: float | None = Field(None, description="a box whose peak is below this is kept only if it holds on "
-                                                        "the mean of this map and the mirrored frame's (None: never "
-                                                        "looked at twice)")
+                                                        "the mean of this map and those of the frame's mirror images "
+                                                        "(None: never looked at twice)")
     default: bool = Field(False, description="used unless SKINDOCTOR_LOCALIZER says otherwise; turn it on only when "
                                              "the classifier does at least as well on its crops, per domain, on "
                                              "validation photos (bench/localizer_choice.py)")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,29 +97,31 @@ def heatmaps(model: nn.Module, frames: list[np.ndarray], spec: LocalizerSpec, ax
     """Lesion probability per input pixel, from the torch model (what the ONNX file will compute); ``axes``: of the
     frames mirrored over these axes (``MIRROR_AXES``), each map mirrored back."""
     model.eval()
-    out, dims = [], [a + 1 for a in axes]  # picture axes → axes of the (frame, height, width) maps
+    out = []
     with torch.no_grad():
         for i in range(0, len(frames), 32):
             x = torch.from_numpy(to_input(frames[i:i + 32], spec))
-            logits = model(x.flip([d + 1 for d in dims]))
+            logits = model(x.flip([a + 2 for a in axes]))  # picture axes → axes of the NCHW batch
             up = nn.functional.interpolate(logits, size=frames[0].shape[:2], mode="bilinear", align_corners=False)
-            out += list(torch.sigmoid(up)[:, 0].flip(dims).numpy())
+            out += list(torch.sigmoid(up)[:, 0].flip([a + 1 for a in axes]).numpy())
     return out
 
 
-def second_looks(model: nn.Module, frames: list[np.ndarray], spec: LocalizerSpec) -> list[list[np.ndarray]]:
-    """Per frame, the maps of its mirror images (the product's second look, ``vision.segment.lesion_region``)."""
-    return [list(maps) for maps in zip(*(heatmaps(model, frames, spec, axes) for axes in MIRROR_AXES))]
+def second_look(model: nn.Module, frames: list[np.ndarray], spec: LocalizerSpec) -> Callable[[int], list[np.ndarray]]:
+    """Frame ``i`` → the torch model's maps of its mirror images (the product's second look,
+    ``vision.segment.lesion_region``), computed only for the frames that ask."""
+    return lambda i: [heatmaps(model, frames[i:i + 1], spec, axes)[0] for axes in MIRROR_AXES]
 
 
-def score(probs: list[np.ndarray], mirrored: list[list[np.ndarray]], masks: list[np.ndarray],
-          spec: LocalizerSpec) -> dict:
+def score(probs: list[np.ndarray], masks: list[np.ndarray], spec: LocalizerSpec,
+          mirrored: Callable[[int], list[np.ndarray]]) -> dict:
     """Mean box IoU on lesion frames (a missed lesion scores 0), misses, and false boxes on the others, each frame
-    looked at as the product does (``mirrored``: per frame, its mirror images' maps for the second look)."""
+    looked at as the product does (``mirrored(i)``: frame i's mirror images' maps, asked for when its box is
+    unsure)."""
     ious, peaks_neg, missed = [], [], 0
-    for prob, second, mask in zip(probs, mirrored, masks):
+    for i, (prob, mask) in enumerate(zip(probs, masks)):
         truth = mask_box(mask)
-        region = lesion_region(prob, spec, lambda second=second: second)
+        region = lesion_region(prob, spec, lambda i=i: mirrored(i))
         found = region is not None and region.peak >= spec.present_threshold
         if truth is None:
             peaks_neg.append(region.peak if region else 0.0)
@@ -241,8 +244,8 @@ def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, s
             log.info("step %d/%d loss %.4f lr %.2e (%.0f s)", step, steps, loss.item(), sched.get_last_lr()[0],
                      time.time() - t0)
         if (step + 1) % save_every == 0 or step + 1 == steps:
-            result = score(heatmaps(model, val.frames, spec), second_looks(model, val.frames, spec), val.masks,
-                           spec) | {"step": step + 1}
+            result = score(heatmaps(model, val.frames, spec), val.masks, spec,
+                           second_look(model, val.frames, spec)) | {"step": step + 1}
             log.info("validation at step %d: %s", step + 1, result)
             if result["mean_iou"] > best["mean_iou"]:
                 best = result
@@ -252,7 +255,7 @@ def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, s
     model.load_state_dict(torch.load(best_path, weights_only=True))
     probs = heatmaps(model, val.frames, spec)
     spec = spec.model_copy(update={"present_threshold": presence_threshold(probs, val.kinds, spec)})
-    best |= {"validation_after_threshold": score(probs, second_looks(model, val.frames, spec), val.masks, spec)}
+    best |= {"validation_after_threshold": score(probs, val.masks, spec, second_look(model, val.frames, spec))}
     log.info("best step %s; presence threshold %.3f", best, spec.present_threshold)
     calibration = compose(photos["train"], skins["train"], everyday["train"], 200, np.random.default_rng(2),
                           long_side=long_side, phones=phones).frames
@@ -295,8 +298,8 @@ def onnx_scores(model_dir: Path, spec: LocalizerSpec, validation: FrameSet) -> d
     for variant in spec.files:
         runtime = SegmentLocalizer(model_dir, spec, variant=variant)
         looks = [runtime.heatmap(f) for f in validation.frames]
-        results[variant] = score([prob for _, prob in looks], [runtime.mirrored_heatmaps(small) for small, _ in looks],
-                                 validation.masks, spec)
+        results[variant] = score([prob for _, prob in looks], validation.masks, spec,
+                                 lambda i, looks=looks, runtime=runtime: runtime.mirrored_heatmaps(looks[i][0]))
     return results
 
 
