@@ -106,3 +106,37 @@ def test_everyday_photos_get_no_diagnosis_and_phone_lesions_do():
     assert np.mean([not q.ok for q in everyday]) >= 0.9, [q.reason for q in everyday]
     phone = [pipeline.analyse(load_rgb(s.path)).quality for s in test if s.domain == "phone"][:60]
     assert np.mean([not q.ok for q in phone]) <= 0.1, [q.reason for q in phone]
+
+
+def test_a_photo_is_judged_as_the_mean_of_its_mirror_images(classifier):
+    from skindoctor.vision.classifier import VIEW_AXES
+
+    crop = np.random.default_rng(3).integers(0, 255, (160, 160, 3), dtype=np.uint8)
+    crop[20:60, 30:90] = (60, 40, 30)  # a dark patch off-centre: its mirror images differ
+    mirrors = [np.ascontiguousarray(np.flip(crop, [a - 2 for a in axes])) for axes in VIEW_AXES]
+    alone = classifier.predict_batch(mirrors)
+    for views in (2, 4):
+        mean = classifier.predict(crop, views=views)
+        assert np.allclose(mean.probs, np.mean([p.probs for p in alone[:views]], axis=0), atol=1e-5)
+        assert mean.not_lesion == pytest.approx(np.mean([p.not_lesion for p in alone[:views]]), abs=1e-5)
+        if mean.cam is not None:  # each view's map mirrored back onto the crop before averaging
+            back = [np.flip(p.cam, axes) for p, axes in zip(alone[:views], VIEW_AXES)]
+            assert np.allclose(mean.cam, np.mean(back, axis=0), atol=1e-4)
+    assert not np.allclose(alone[0].probs, alone[1].probs)  # the views do differ
+    with pytest.raises(ValueError):
+        classifier.predict(crop, views=5)
+
+
+def test_photos_use_the_cards_views_and_live_frames_one(classifier, monkeypatch):
+    from skindoctor.stream.pipeline import Pipeline
+
+    seen = []
+    real = classifier.predict
+    monkeypatch.setattr(classifier, "predict", lambda crop, views=1: seen.append(views) or real(crop, views))
+    pipeline = Pipeline(classifier)
+    rng = np.random.default_rng(0)
+    frame = np.clip(rng.normal((200, 150, 130), 6, (480, 640, 3)), 0, 255).astype(np.uint8)
+    frame[200:280, 280:360] = (90, 55, 40)
+    pipeline.analyse(frame)
+    pipeline.process(frame, 0.0)
+    assert seen == [classifier.card.photo_views, 1]

@@ -10,8 +10,10 @@ import pytest
 
 from skindoctor.train.collection import (
     NONLESION,
+    extend_split,
     read_collection,
     read_nonlesion,
+    read_pad_masks,
     read_pad_ufes,
     split_collection,
 )
@@ -45,6 +47,38 @@ def test_phone_photos_are_grouped_by_patient_and_split_without_leaks(tmp_path):
     assert sizes["val"] > 0 and sizes["test"] > 0 and sizes["train"] > sizes["test"]
 
 
+def test_more_photos_join_their_patients_part_and_new_patients_get_their_own(tmp_path):
+    rows = [(f"PAT_{p}_{p * 10}_{k}.jpg", ["bcc", "nv", "mel"][p % 3], f"lesion_{p * 10}") for p in range(90)
+            for k in range(2)]
+    pad = read_pad_ufes(_labelled_set(tmp_path / "pad", rows))
+    old = [s for s in pad if int(s.group.split("_")[1]) < 60 and s.path.name.endswith("_0.jpg")]
+    known = {s.path.name: part for s, part in zip(old, ["train", "val", "test"] * 40)}
+    split = extend_split(pad, known)
+    assert all(split[str(s.path)] == known[s.path.name] for s in old)  # listed photos keep their part
+    first = {s.group: known[s.path.name] for s in old}
+    for s in pad:  # a known patient's new photo joins that patient's part
+        if s.group in first:
+            assert split[str(s.path)] == first[s.group]
+    fresh = Counter(split[str(s.path)] for s in pad if s.group not in first)
+    assert fresh["train"] > fresh["val"] > 0 and fresh["test"] > 0  # new patients: 60/20/20 by patient
+    owner = {}
+    for s in pad:
+        if s.group not in first:
+            assert owner.setdefault(s.group, split[str(s.path)]) == split[str(s.path)]
+
+
+def test_pad_masks_list_the_primary_annotation_first(tmp_path):
+    (tmp_path / "masks").mkdir()
+    with (tmp_path / "labels.csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "mask_file", "primary"])
+        w.writerows([("PAT_1_2_3", "masks/PAT_1_2_3__1.png", 0), ("PAT_1_2_3", "masks/PAT_1_2_3__2.png", 1),
+                     ("PAT_4_5_6", "masks/PAT_4_5_6__1.png", 1)])
+    masks = read_pad_masks(tmp_path)
+    assert [p.name for p in masks["PAT_1_2_3"]] == ["PAT_1_2_3__2.png", "PAT_1_2_3__1.png"]
+    assert len(masks["PAT_4_5_6"]) == 1
+
+
 def test_everyday_photos_become_the_reject_class(tmp_path):
     photos = read_nonlesion(_labelled_set(tmp_path / "n", [("imagenet_cat.jpg", "nonlesion", "imagenet_cat")]))
     assert [(s.label, s.domain) for s in photos] == [(NONLESION, "nonlesion")]
@@ -75,7 +109,7 @@ def test_domain_shares_hold_whatever_the_set_sizes():
 def test_shared_collection_split():
     samples = read_collection(DATA)
     domains = Counter(s.domain for s in samples)
-    assert domains["dermoscopic"] == 10015 and domains["phone"] == 805 and domains["nonlesion"] == 1000
+    assert domains["dermoscopic"] == 10015 and domains["phone"] == 805 + 513 and domains["nonlesion"] == 1000
     assert not any("isic2018" in str(s.path) for s in samples), "the external test set must never be read"
     split = read_split(samples, SPLIT)  # the shipped split covers every training image
     assert all(split[str(s.path)] == "train" for s in samples if s.domain == "dermoscopic-extra")

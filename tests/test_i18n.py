@@ -64,7 +64,7 @@ import json
 import numpy as np
 from skindoctor import i18n
 from skindoctor.advice.advisor import Advisor
-from skindoctor.advice.knowledge import Urgency
+from skindoctor.labels import Urgency
 from skindoctor.advice.validate import LLMAdvice, Rejected, check_answer
 from skindoctor.config import Settings
 from skindoctor.labels import HAM10000_CLASSES

@@ -95,6 +95,30 @@ def test_browser_answers_match_the_python_runtime(pw, localizer, counts, agreeme
     assert report["box_iou_mean"] >= 0.98  # the same lesion boxes
 
 
+@needs_collection
+def test_browser_looks_closer_up_like_the_python_runtime(pw, tmp_path):
+    """Wide-field frames (small spots, where the frame search often finds nothing): same closer look, same answer."""
+    from types import SimpleNamespace
+
+    import skindoctor
+    from skindoctor.dev.widefield import wide_frames, write_set
+
+    folder = write_set(wide_frames(DATA, SPLIT, "test", n=24, seed=1), tmp_path / "wide")
+    samples = [SimpleNamespace(path=p, domain="wide") for p in sorted((folder / "images").iterdir())]
+    settings = get_settings(model_dir=MODELS, llm_provider="none")
+    pipeline = skindoctor.load(settings=settings)
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with LiveServer(create_app(settings)) as server:
+        page = browser.new_page(service_workers="block")
+        report = photo_parity(page, server.url, samples, pipeline)
+    browser.close()
+    looked_closer = pipeline.localizer.wider_looks
+    print({k: v for k, v in report.items() if k != "disagreements"}, "closer looks:", looked_closer)
+    assert looked_closer >= 3  # the closer look is what is compared here
+    assert report["outcome_agreement"] >= 0.95, report["disagreements"]
+    assert report["box_iou_mean"] >= 0.98
+
+
 @pytest.fixture(scope="module")
 def nv_clip(tmp_path_factory, classifier, test_split_samples):
     from skindoctor.stream.pipeline import Pipeline

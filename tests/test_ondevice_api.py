@@ -41,6 +41,8 @@ def test_bundle_carries_the_servers_own_settings_and_model(server):
     assert bundle["hold"]["hold_seconds"] == 3.0 and bundle["triage"]["malignant_threshold"] == \
         pipeline.classifier.card.malignant_threshold
     assert [c["code"] for c in bundle["classes"]] == list(pipeline.classifier.classes)
+    assert [c["urgency"] for c in bundle["classes"]] == [c.urgency for c in pipeline.advisor.classes]  # the catalogue's
+    assert not any("urgency" in e for kb in bundle["knowledge"].values() for e in kb["classes"].values())
     assert bundle["localizer"]["name"] == "learned" and set(bundle["knowledge"]) == {"en", "ko"}  # the card's
     model = httpx.get(server.url + bundle["model"]["url"])
     assert model.status_code == 200 and model.content == pipeline.classifier.path.read_bytes()

@@ -258,7 +258,7 @@ def test_browser_advice_matches_the_knowledge_base_advice(page, served, advisor)
              LesionClass(code="other", can_be_malignant=False, names={"en": "Other spot"})]
     custom = Advisor([*advisor.classes, *extra], advisor.rules)
     custom_bundle = {**bundle, "classes": bundle["classes"] + [  # as web/ondevice.py's bundle() writes them
-        {"code": c.code, "can_be_malignant": c.can_be_malignant,
+        {"code": c.code, "can_be_malignant": c.can_be_malignant, "urgency": c.urgency,
          "names": {lang: c.name(lang) for lang in i18n.LANGUAGES}} for c in extra]}
     cases = advice_cases(bundle["classes"], doubt, 500)
     custom_cases = advice_cases(custom_bundle["classes"], doubt, 60, seed=1)

@@ -155,3 +155,39 @@ def test_live_source_that_disappears_ends_with_clear_error(pipeline, lesions, tm
         for _ in pipeline.run(source):
             seen += 1
     assert seen > 0
+
+
+class _FindsOnlyCloserUp:
+    """A localiser that finds nothing in the frame search and a fixed box when it looks closer."""
+
+    name = "test"
+
+    def __init__(self):
+        self.closer = 0
+
+    def locate(self, frame, small=None):
+        from skindoctor.vision.localize import Localization
+
+        return Localization(None, 0.0, 0.0)
+
+    def look_wider(self, frame):
+        from skindoctor.vision.localize import Box, Localization
+
+        self.closer += 1
+        return Localization(Box(100, 100, 180, 180), 0.02, 30.0)
+
+
+def test_the_closer_look_runs_only_on_skin_where_nothing_was_found(classifier):
+    from skindoctor.analysis import analyse
+    from skindoctor.vision.quality import QualityGate
+
+    rng = np.random.default_rng(0)
+    skin = np.clip(rng.normal((200, 150, 130), 8, (480, 640, 3)), 0, 255).astype(np.uint8)
+    localizer = _FindsOnlyCloserUp()
+    result = analyse(skin, classifier, localizer, QualityGate())
+    assert localizer.closer == 1 and result.box is not None and result.box.x0 == 100
+    grey = np.full((480, 640, 3), 128, np.uint8)  # no skin in view: no closer look
+    analyse(grey, classifier, localizer, QualityGate())
+    dark = np.full((480, 640, 3), 10, np.uint8)  # refused by the gate before any search
+    analyse(dark, classifier, localizer, QualityGate())
+    assert localizer.closer == 1

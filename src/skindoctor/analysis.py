@@ -1,4 +1,5 @@
-"""One picture through the product's photo path: quality gate → localise → crop → classify → "not a lesion".
+"""One picture through the product's photo path: quality gate → localise (closer up on skin where nothing was
+found) → crop → classify → "not a lesion".
 
 The same path serves an uploaded photo, each camera frame (``stream.pipeline`` adds the 3-second hold)
 and evaluation. Pure: no I/O, no temporal state.
@@ -26,8 +27,9 @@ class Analysis:
     prediction: Prediction | None = None  # None when the gate refused the picture
 
 
-def analyse(frame: np.ndarray, classifier: OnnxClassifier, localizer: Localizer, gate: QualityGate) -> Analysis:
-    """One RGB uint8 picture through gate, localiser and classifier."""
+def analyse(frame: np.ndarray, classifier: OnnxClassifier, localizer: Localizer, gate: QualityGate,
+            views: int = 1) -> Analysis:
+    """One RGB uint8 picture through gate, localiser and classifier (its crop judged as ``views`` mirror images)."""
     small = working_copy(frame)
     quality = gate.check_frame(small)
     # A colour rule for skin misses some skin tones and lighting; with a model that can say "not a
@@ -37,6 +39,8 @@ def analyse(frame: np.ndarray, classifier: OnnxClassifier, localizer: Localizer,
         return Analysis(quality)
     refused = Quality(False, "no_skin", quality.metrics) if skin_doubt else None
     loc = localizer.locate(frame, small)
+    if loc.box is None and quality.ok:  # skin in view and no spot found: a small one is looked for closer up
+        loc = localizer.look_wider(frame)
     square = view = crop_box = None
     if loc.box is not None:
         crop, crop_box = square_crop(frame, loc.box)
@@ -45,7 +49,7 @@ def analyse(frame: np.ndarray, classifier: OnnxClassifier, localizer: Localizer,
     quality = gate.check_lesion(Quality(True, "ok", quality.metrics), loc, view)
     if not quality.ok:
         return Analysis(refused or quality, loc.box, crop_box)
-    pred = classifier.predict(square)
+    pred = classifier.predict(square, views)
     quality = gate.check_prediction(quality, pred.not_lesion, classifier.card.reject_threshold)
     if not quality.ok:
         return Analysis(refused or quality, loc.box, crop_box)

@@ -40,29 +40,16 @@ def _read_data(args, data: Path):
 def cmd_train(args) -> int:
     from .train.train import TrainConfig, train
 
-    cfg = TrainConfig(out=args.out, weights=None if args.init == "random" else args.weights,
-                      size=args.size, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                      seed=args.seed, workers=args.workers, max_steps_per_epoch=args.max_steps,
-                      steps_per_epoch=args.steps_per_epoch, init_checkpoint=args.init_checkpoint,
-                      batchnorm=args.batchnorm, label_smoothing=args.label_smoothing)
-    best = train(_load_samples(args), cfg, args.split)
+    flags = dict(out=args.out, weights=args.weights, size=args.size, epochs=args.epochs, batch_size=args.batch_size,
+                 lr=args.lr, seed=args.seed, workers=args.workers, max_steps_per_epoch=args.max_steps,
+                 steps_per_epoch=args.steps_per_epoch, init_checkpoint=args.init_checkpoint,
+                 batchnorm=args.batchnorm, label_smoothing=args.label_smoothing)
+    given = {k: v for k, v in flags.items() if v is not None}  # the rest: TrainConfig's defaults, the one place
+    if args.init == "random":
+        given["weights"] = None
+    best = train(_load_samples(args), TrainConfig(**given), args.split)
     print(best)
     return 0
-
-
-def _teacher(model_dir: Path):
-    """The learned localiser already in ``model_dir``'s card (fp32 if there), to label phone photos; or None."""
-    from .model_card import load_card
-    from .vision.segment import SegmentLocalizer
-
-    spec = load_card(model_dir).localizer if (model_dir / "model_card.json").is_file() else None
-    try:
-        if spec is not None:
-            return SegmentLocalizer(model_dir, spec, variant="fp32" if "fp32" in spec.files else None)
-    except FileNotFoundError as e:
-        log.warning("%s", e)
-    log.warning("no learned localiser in %s to label phone photos: training on HAM10000 frames only", model_dir)
-    return None
 
 
 def cmd_train_localizer(args) -> int:
@@ -71,12 +58,10 @@ def cmd_train_localizer(args) -> int:
 
     data = Path(args.data)
     model_dir = Path(args.model_dir or default_models_dir())
-    phone = data / "pad_ufes_20_partial"
-    teacher = _teacher(Path(args.teacher or model_dir)) if phone.is_dir() and not args.no_phone else None
     fit = train_localizer(data / "ham10000", Path(args.split), Path(args.weights), Path(args.out), steps=args.steps,
                           batch=args.batch_size, lr=args.lr, threads=args.threads, nonlesion=data / "nonlesion",
                           val_frames=args.val_frames, limit=args.limit, long_side=args.long_side,
-                          phone=phone, teacher=teacher)
+                          phone=None if args.no_phone else data)
     spec = export_localizer(fit.model, fit.spec, model_dir, fit.calibration, fit.validation)
     attach_to_card(model_dir, spec)
     print(spec.model_dump_json(indent=2))
@@ -84,14 +69,16 @@ def cmd_train_localizer(args) -> int:
 
 
 def _pipeline(args):
-    """The pipeline through the one factory, with the command's flags over the ``SKINDOCTOR_*`` settings."""
+    """The settings — the flags given (a flag not given is None) over ``SKINDOCTOR_*``, the model card and
+    the built-in defaults — and the pipeline built from them by the one factory."""
     from . import load
     from .config import get_settings
 
     settings = get_settings(model_dir=args.model_dir, model_variant=args.variant, lang=args.lang,
                             use_llm=getattr(args, "llm", None), hold_seconds=getattr(args, "hold", None),
-                            decide_seconds=getattr(args, "decide", None))
-    return load(settings=settings)
+                            decide_seconds=getattr(args, "decide", None),
+                            live_max_rate=getattr(args, "max_rate", None))
+    return settings, load(settings=settings)
 
 
 def cmd_diagnose(args) -> int:
@@ -101,11 +88,11 @@ def cmd_diagnose(args) -> int:
     from .results import analysis_out
     from .vision.image_io import read_image
 
-    pipeline = _pipeline(args)
+    settings, pipeline = _pipeline(args)
     failed = 0
     for path in args.images:
         try:
-            out = analysis_out(pipeline.analyse(read_image(path)), pipeline.advisor, args.lang, top_k=args.top_k)
+            out = analysis_out(pipeline.analyse(read_image(path)), pipeline.advisor, settings.lang, top_k=args.top_k)
         except SkinDoctorError as e:
             print(f"skindoctor: error: {e}", file=sys.stderr)
             failed += 1
@@ -125,12 +112,12 @@ def cmd_watch(args) -> int:
     from .results import frame_out
     from .stream.sources import open_source
 
-    pipeline = _pipeline(args)
-    advisor, lang = pipeline.advisor, args.lang
+    settings, pipeline = _pipeline(args)
+    advisor, lang = pipeline.advisor, settings.lang
     source = open_source(args.source, fps=args.fps)
     show = _Window() if args.show else None
     last_status = ""
-    for result in pipeline.run(source, max_rate=args.max_rate, stop_on_diagnosis=True, keep_frames=True):
+    for result in pipeline.run(source, max_rate=settings.live_max_rate, stop_on_diagnosis=True, keep_frames=True):
         if show:
             show.draw(result)
         advice = None
@@ -203,8 +190,8 @@ def cmd_advise(args) -> int:
     from .config import get_settings
     from .model_card import load_card
 
-    settings = get_settings(model_dir=args.model_dir)
-    advisor = Advisor.from_settings(load_card(settings.model_dir), lang=args.lang, use_llm=args.llm)
+    settings = get_settings(model_dir=args.model_dir, lang=args.lang, use_llm=args.llm)
+    advisor = Advisor.from_settings(load_card(settings.model_dir), settings=settings)
     advice = advisor.advise(args.code)
     print(json.dumps(advice.model_dump(), ensure_ascii=False, indent=2) if args.json else advice.as_text())
     return 0
@@ -360,35 +347,44 @@ def _add_model_args(t: argparse.ArgumentParser) -> None:
     t.add_argument("--variant", help="fp32 or int8 (default: the card's default)")
 
 
+def _setting(text: str, name: str) -> str:
+    """Help for a flag over a setting: its built-in default (config.py's) and its environment variable."""
+    from .config import default
+
+    return f"{text} (default {default(name)}, or SKINDOCTOR_{name.upper()})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="skindoctor", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="log progress (training, export, evaluation)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="fine-tune MobileNetV2 on a lesion dataset (needs the [train] extra)")
+    t = sub.add_parser("train", help="fine-tune MobileNetV2 on a lesion dataset (needs the [train] extra)",
+                       description="Flags not given take TrainConfig's defaults (skindoctor/train/train.py).")
     _add_data_args(t)
-    t.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="local ImageNet MobileNetV2 state dict")
+    t.add_argument("--weights", help="local ImageNet MobileNetV2 state dict")
     t.add_argument("--init", choices=["imagenet", "random"], default="imagenet")
-    t.add_argument("--out", default="runs/mnv2", help="run folder: checkpoints, log, split (resumes if present)")
+    t.add_argument("--out", help="run folder: checkpoints, log, split (resumes if present)")
     t.add_argument("--split", help="reuse this split CSV instead of making one")
-    t.add_argument("--size", type=int, default=160)
-    t.add_argument("--epochs", type=int, default=20)
-    t.add_argument("--batch-size", type=int, default=32)
-    t.add_argument("--lr", type=float, default=5e-4)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--workers", type=int, default=1)
+    t.add_argument("--size", type=int)
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--workers", type=int)
     t.add_argument("--max-steps", type=int, help="cap steps per epoch (quick trials)")
     t.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the training set)")
     t.add_argument("--init-checkpoint", help="start from a trained checkpoint instead (e.g. models/skindoctor-mnv2.pt)")
-    t.add_argument("--batchnorm", choices=["restore", "freeze"], default="restore",
+    t.add_argument("--batchnorm", choices=["restore", "freeze"],
                    help="restore: measure real BN statistics and train BN; freeze: keep the folded ImageNet BN")
-    t.add_argument("--label-smoothing", type=float, default=0.1)
+    t.add_argument("--label-smoothing", type=float)
     t.set_defaults(func=cmd_train)
 
     lz = sub.add_parser("train-localizer", help="train the learned lesion localiser on camera-like frames made from "
                                                 "HAM10000 photos and masks → ONNX in the model card (needs [train])")
     lz.add_argument("--data", default=str(DEFAULT_DATA),
-                    help="the shared data folder (ham10000/ with masks/, nonlesion/)")
+                    help="the shared data folder (ham10000/ with masks/, nonlesion/, pad_ufes_20_partial/, "
+                         "pad_ufes_20_more/, pad_ufes_20_masks/)")
     lz.add_argument("--split", default="models/split.csv", help="split by lesion (the classifier's own)")
     lz.add_argument("--weights", default=str(DEFAULT_WEIGHTS), help="local ImageNet MobileNetV2 state dict")
     lz.add_argument("--out", default="runs/localizer", help="checkpoints and log (resumes if present)")
@@ -400,8 +396,6 @@ def build_parser() -> argparse.ArgumentParser:
     lz.add_argument("--val-frames", type=int, default=600, help="validation frames (step choice and threshold)")
     lz.add_argument("--limit", type=int, help="at most this many photos per split (quick trials)")
     lz.add_argument("--long-side", type=int, default=128, help="the frame's long side at the network's input")
-    lz.add_argument("--teacher", help="model folder whose learned localiser labels the smartphone photos "
-                                      "(pad_ufes_20_partial/ in --data; default: --model-dir)")
     lz.add_argument("--no-phone", action="store_true", help="train on HAM10000 frames only")
     lz.set_defaults(func=cmd_train_localizer)
 
@@ -409,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("images", nargs="+", help="image files")
     d.add_argument("--json", action="store_true", help="one JSON object per image")
     d.add_argument("--top-k", type=int, default=3)
-    d.add_argument("--lang", choices=LANGUAGES, default="en")
+    d.add_argument("--lang", choices=LANGUAGES, help=_setting("language of the names and messages", "lang"))
     _add_model_args(d)
     d.set_defaults(func=cmd_diagnose)
 
@@ -417,12 +411,12 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--source", default="0", help="camera index (0), video file, image folder, or rtsp/http URL")
     w.add_argument("--show", action="store_true", help="show a window with the box, class and hold progress")
     w.add_argument("--json", action="store_true", help="print one JSON line per processed frame")
-    w.add_argument("--hold", type=float, default=3.0, help="seconds a class must hold to be confirmed")
-    w.add_argument("--decide", type=float, default=10.0,
-                   help="seconds with a lesion in view and no result before saying why and what to do")
-    w.add_argument("--max-rate", type=float, default=15.0, help="frames analysed per second at most")
+    w.add_argument("--hold", type=float, help=_setting("seconds a class must hold to be confirmed", "hold_seconds"))
+    w.add_argument("--decide", type=float, help=_setting(
+        "seconds with a lesion in view and no result before saying why and what to do", "decide_seconds"))
+    w.add_argument("--max-rate", type=float, help=_setting("frames analysed per second at most", "live_max_rate"))
     w.add_argument("--fps", type=float, default=10.0, help="frame rate assumed for an image folder")
-    w.add_argument("--lang", choices=LANGUAGES, default="en")
+    w.add_argument("--lang", choices=LANGUAGES, help=_setting("language of the messages and advice", "lang"))
     w.add_argument("--llm", action=argparse.BooleanOptionalAction, default=None,
                    help="word the advice with the LLM (default: when one is configured and reachable)")
     _add_model_args(w)
@@ -435,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--token", help="access token clients must send (Bearer header, ?token= or cookie)")
     sv.add_argument("--ssl-certfile", help="TLS certificate (phones only give the camera to HTTPS pages on the LAN)")
     sv.add_argument("--ssl-keyfile", help="TLS private key")
-    sv.add_argument("--lang", choices=LANGUAGES, default=None)
+    sv.add_argument("--lang", choices=LANGUAGES, help=_setting("the page's first language", "lang"))
     _add_model_args(sv)
     sv.set_defaults(func=cmd_serve)
 
@@ -459,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("advise", help="care guidance for a class (knowledge base, or the LLM's wording)")
     a.add_argument("code", help="class code, e.g. mel")
-    a.add_argument("--lang", choices=LANGUAGES, default=None)
+    a.add_argument("--lang", choices=LANGUAGES, help=_setting("language of the advice", "lang"))
     a.add_argument("--llm", action=argparse.BooleanOptionalAction, default=None,
                    help="word the advice with the LLM (default: on, falling back to the knowledge base)")
     a.add_argument("--json", action="store_true")

@@ -1,4 +1,4 @@
-"""One settings object: environment variables ``SKINDOCTOR_*``; CLI flags override."""
+"""One settings object: built-in defaults, then environment variables ``SKINDOCTOR_*``, then CLI flags given."""
 
 from __future__ import annotations
 
@@ -31,11 +31,21 @@ class Settings(BaseSettings):
     port: int = 8000
     access_token: str | None = None  # required from clients when set (always set one off loopback)
     cors_origins: list[str] = []
+    allowed_hosts: list[str] = []  # Host names served besides loopback and the address listened on ("*": any)
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies trusted for X-Forwarded-For/-Proto (client address, https)
+    workers: int = 1  # server processes; each loads the model and has its own limits below
+    max_connections: int = 1000  # open connections per worker (kept below the open-file limit)
+    max_client_requests: int = 8  # requests and live sessions in progress at once from one client address
+    max_concurrent_uploads: int = 8  # uploads read and analysed at once per worker; more wait their turn
+    header_timeout: float = 10.0  # seconds to send a request's headers, from connecting or the last answer
+    keep_alive_timeout: int = 5  # seconds an idle connection is kept open between requests
     max_upload_bytes: int = 15 * 1024 * 1024
     max_image_pixels: int = 40_000_000
+    max_decoded_pixels: int = 4_000_000  # larger photos and frames are shrunk on decode (JPEG by its decoder)
+    max_decode_bytes: int = 64 * 1024 * 1024  # memory one image may need to decode; more is refused (413)
     max_frame_bytes: int = 2 * 1024 * 1024
-    max_live_sessions: int = 4
-    request_timeout: float = 30.0  # seconds for one HTTP request (slow or stalled uploads get 504)
+    max_live_sessions: int = 4  # per worker
+    request_timeout: float = 30.0  # seconds for an HTTP request to start its answer (stalled uploads get 504)
     live_max_rate: float = 15.0  # frames analysed per second per session
     kiosk_reset_seconds: int = 30  # the kiosk starts over this long after showing a result
     live_idle_timeout: float = 60.0  # seconds without a message before a live session is closed
@@ -56,3 +66,8 @@ class Settings(BaseSettings):
 def get_settings(**overrides) -> Settings:
     """Settings from the environment, with non-None overrides (CLI flags) applied."""
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def default(name: str):
+    """A setting's built-in default (this file is the one place for it), before the environment and flags."""
+    return Settings.model_fields[name].get_default(call_default_factory=True)

@@ -78,6 +78,10 @@ class ModelCard(BaseModel):
     doubt_threshold: float | None = Field(
         None, description="P(reject_class) from which a lesion answer is marked uncertain (the picture looks "
                           "unlike the lesions the model was trained on)")
+    photo_views: int = Field(
+        1, ge=1, le=4, description="a photo's crop is classified as this many of its mirror images (as it is, "
+                                   "left-right, upside-down, both) and the probabilities averaged; live frames use "
+                                   "one, the 3-second hold averaging over frames instead")
     localizer: LocalizerSpec | None = Field(
         None, description="the learned lesion localiser; without it, or unless it is the default, the colour "
                           "localiser finds the lesion")

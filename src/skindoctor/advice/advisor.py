@@ -137,8 +137,8 @@ class Advisor:
         label = kb.uncertain_label if t.uncertain else kb.urgency_labels[t.urgency.name]
         rule_texts = kb.rule_texts
         if entry is not None:
-            wording = entry.model_dump(exclude={"urgency"})
-            own = entry.urgency_level()
+            wording = entry.model_dump()
+            own = self.classes[self.index[t.top_class]].urgency_level()
         else:
             name = self.classes[self.index[t.top_class]].name(lang)
             wording = dict(name=name, plain_name=name, description=rule_texts.no_care_text, appearance="",

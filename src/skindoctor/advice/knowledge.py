@@ -1,17 +1,17 @@
 """The curated knowledge base: per language, what to tell a person. YAML, validated.
 
 One file per language (``knowledge/<code>.yaml``) holds the class names (the single source of them),
-the care texts, the rule texts and the language model's checks for that language.
+the care texts, the rule texts and the language model's checks for that language: words only. Urgency
+and every other safety rule is the class catalogue's (``labels.py``), the same in every language.
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..i18n import LANGUAGES
 from ..labels import LesionClass
@@ -19,15 +19,11 @@ from ..labels import LesionClass
 KNOWLEDGE_DIR = Path(__file__).parent / "knowledge"
 
 
-class Urgency(IntEnum):
-    """Ordered: a rule may raise urgency, never lower it."""
-
-    routine = 0
-    weeks = 1
-    prompt = 2
-
-
 class ClassEntry(BaseModel):
+    """What to tell a person about one class, in one language (nothing else: unknown keys are refused)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=2)  # the medical term
     plain_name: str = Field(min_length=1)  # plain, non-alarming words shown first
     description: str = Field(min_length=40)
@@ -35,10 +31,14 @@ class ClassEntry(BaseModel):
     care: list[str] = Field(min_length=1)
     warning_signs: list[str] = Field(min_length=1)
     see_doctor: str = Field(min_length=10)
-    urgency: str
 
-    def urgency_level(self) -> Urgency:
-        return Urgency[self.urgency]
+    @model_validator(mode="before")
+    @classmethod
+    def _no_urgency(cls, data):
+        if isinstance(data, dict) and "urgency" in data:
+            raise ValueError("urgency is a safety rule, the same in every language: it is set per class in the "
+                             "class catalogue (labels.py) or the model card, never in a knowledge file")
+        return data
 
 
 class RuleTexts(BaseModel):

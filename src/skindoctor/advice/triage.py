@@ -1,7 +1,9 @@
-"""Urgency from rules on calibrated probabilities — never from the LLM.
+"""Urgency from rules on calibrated probabilities — never from the LLM, nor from a translation.
 
 All thresholds live in ``TriageRules``; the malignant threshold comes from the model card
 (chosen on validation data for ≥ 95 % sensitivity), so it follows the model it was fitted for.
+Each class's own urgency and malignancy are the class catalogue's (``labels.py``), so every language
+gets the same urgency for the same probabilities.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..labels import LesionClass
-from .knowledge import Knowledge, Urgency
+from ..labels import LesionClass, Urgency
+from .knowledge import Knowledge
 
 
 @dataclass(frozen=True)
@@ -43,24 +45,19 @@ class Triage:
 
 def triage(probs: np.ndarray, classes: list[LesionClass], knowledge: Knowledge, rules: TriageRules,
            not_lesion: float = 0.0) -> Triage:
-    """Urgency for lesion-class probabilities; ``not_lesion`` is the model's P(not a lesion)."""
+    """Urgency for lesion-class probabilities; ``not_lesion`` is the model's P(not a lesion).
+    ``knowledge`` only tells whether there is care text for the top class (else the reason says so)."""
     probs = np.asarray(probs, dtype=np.float64)
     top = int(probs.argmax())
     top_code = classes[top].code
-    entry = knowledge.entry(top_code)
-    if entry is not None:
-        urgency, reasons = entry.urgency_level(), [f"class:{top_code}"]
-    else:  # a class without care text: treat by its malignancy flag
-        urgency = Urgency.weeks if classes[top].can_be_malignant else Urgency.routine
-        reasons = [f"class:{top_code}:no-knowledge"]
+    urgency = classes[top].urgency_level()
+    reasons = [f"class:{top_code}" if knowledge.entry(top_code) is not None else f"class:{top_code}:no-knowledge"]
     malignant_score = float(sum(p for p, c in zip(probs, classes) if c.can_be_malignant))
     if malignant_score >= rules.malignant_threshold and urgency < Urgency.weeks:
         urgency = Urgency.weeks
         reasons.append("malignant-score")
     for p, c in zip(probs, classes):
-        e = knowledge.entry(c.code)
-        if e is not None and e.urgency_level() == Urgency.prompt and p >= rules.prompt_class_threshold \
-                and urgency < Urgency.prompt:
+        if c.urgency_level() == Urgency.prompt and p >= rules.prompt_class_threshold and urgency < Urgency.prompt:
             urgency = Urgency.prompt
             reasons.append(f"prompt-class:{c.code}")
     uncertain = False

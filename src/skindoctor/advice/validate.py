@@ -15,7 +15,8 @@ from typing import NamedTuple
 from pydantic import BaseModel, Field, ValidationError
 
 from ..i18n import DEFAULT_LANGUAGE
-from .knowledge import Urgency, load_knowledge
+from ..labels import Urgency
+from .knowledge import load_knowledge
 
 
 class LLMAdvice(BaseModel):

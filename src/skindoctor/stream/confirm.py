@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import default
+
 CANDIDATE_SHARE = 0.2  # a class on top in this share of a hold's frames is named as a candidate
 
 
@@ -55,9 +57,9 @@ class HoldState:
 
 
 class HoldConfirmer:
-    def __init__(self, hold_seconds: float = 3.0, min_confidence: float = 0.5, grace: float = 0.6,
+    def __init__(self, hold_seconds: float = default("hold_seconds"), min_confidence: float = 0.5, grace: float = 0.6,
                  max_gap: float = 1.0, smoothing: float = 0.3, min_agreement: float = 0.8,
-                 groups: Sequence[int] | None = None, decide_within: float | None = 10.0):
+                 groups: Sequence[int] | None = None, decide_within: float | None = default("decide_seconds")):
         if hold_seconds <= 0:
             raise ValueError("hold_seconds must be positive")
         self.hold_seconds, self.min_confidence = hold_seconds, min_confidence

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..analysis import Analysis, analyse
+from ..config import default
 from ..vision.classifier import OnnxClassifier, Prediction
 from ..vision.localize import Box, LesionLocalizer, Localizer
 from ..vision.quality import Quality, QualityGate
@@ -66,7 +67,8 @@ class Pipeline:
         self.stream_localizer = SteadyLocalizer(self.localizer, max_reuse=box_reuse)  # 0: search every frame
         self.classes = classifier.classes
 
-    def _confirmer(self, hold_seconds: float = 3.0, decide_seconds: float | None = 10.0) -> HoldConfirmer:
+    def _confirmer(self, hold_seconds: float = default("hold_seconds"),
+                   decide_seconds: float | None = default("decide_seconds")) -> HoldConfirmer:
         groups = self.advisor.outcome_groups() if self.advisor is not None else None
         return HoldConfirmer(hold_seconds=hold_seconds, groups=groups, decide_within=decide_seconds)
 
@@ -83,7 +85,7 @@ class Pipeline:
 
     def analyse(self, image: np.ndarray) -> Analysis:
         """One picture (RGB uint8) through gate, localiser and classifier (no temporal state)."""
-        return analyse(image, self.classifier, self.localizer, self.gate)
+        return analyse(image, self.classifier, self.localizer, self.gate, self.classifier.card.photo_views)
 
     def process(self, frame: np.ndarray, t: float) -> FrameResult:
         """One frame of a stream: the photo path (with the steady box) and the hold."""
@@ -101,7 +103,7 @@ class Pipeline:
                 candidates=[self.classes[i] for i in c.candidates])
         return result
 
-    def run(self, source: FrameSource, max_rate: float = 15.0, stop_on_diagnosis: bool = False,
+    def run(self, source: FrameSource, max_rate: float = default("live_max_rate"), stop_on_diagnosis: bool = False,
             keep_frames: bool = False) -> Iterator[FrameResult]:
         """Process a source at most ``max_rate`` times a second (frames in between are skipped;
         live sources are read on a thread so only the newest frame is ever processed)."""

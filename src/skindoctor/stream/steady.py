@@ -47,3 +47,10 @@ class SteadyLocalizer:
         self._found, self._reused = self.localizer.locate(frame, small), 0
         self._frame_shape, self._reference = frame.shape, small
         return self._found
+
+    def look_wider(self, frame: np.ndarray) -> Localization:
+        """The wrapped localiser's closer search; what it finds is kept like a box ``locate`` found."""
+        found = self.localizer.look_wider(frame)
+        if found.box is not None:
+            self._found = found
+        return found

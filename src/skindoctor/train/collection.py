@@ -50,9 +50,22 @@ def read_isic_extra(root: str | Path) -> list[Sample]:
     return [replace(s, domain="dermoscopic-extra") for s in samples if s.path.name in verified]
 
 
+def read_pad_masks(root: str | Path) -> dict[str, list[Path]]:
+    """PAD-UFES-20 photo id → its hand-drawn masks (``pad_ufes_20_masks/``), the primary annotation first."""
+    import csv
+
+    root = Path(root)
+    masks: dict[str, list[tuple[int, Path]]] = {}
+    with (root / "labels.csv").open(newline="") as f:
+        for r in csv.DictReader(f):
+            masks.setdefault(r["id"], []).append((r["primary"] != "1", root / r["mask_file"]))
+    return {k: [path for _, path in sorted(v)] for k, v in masks.items()}
+
+
 READERS = {
     "ham10000": read_ham10000,
     "pad_ufes_20_partial": read_pad_ufes,
+    "pad_ufes_20_more": read_pad_ufes,
     "nonlesion": read_nonlesion,
     "isic9_180": read_isic_extra,
 }
@@ -92,4 +105,19 @@ def split_collection(samples: list[Sample], ham_split: str | Path | None = None,
             split.update(read_split(part, ham_split) if ham_split else split_by_group(part, seed=seed))
         else:
             split.update(split_by_group(part, val=0.2, test=0.2, seed=seed))
+    return split
+
+
+def extend_split(samples: list[Sample], known: dict[str, str], seed: int = 0) -> dict[str, str]:
+    """path → part for ``samples`` given a split file's ``known`` image name → part: listed images keep their part,
+    an unlisted image whose group (lesion, patient) is listed joins that group's part, and new groups are split as
+    ``split_collection`` splits them, so a held-out patient stays held out when more of their photos arrive."""
+    group_part = {}
+    for s in samples:
+        if s.path.name in known:
+            group_part.setdefault((s.domain, s.group), known[s.path.name])
+    split = {str(s.path): known.get(s.path.name) or group_part.get((s.domain, s.group)) for s in samples}
+    fresh = [s for s in samples if split[str(s.path)] is None]
+    if fresh:
+        split.update(split_collection(fresh, seed=seed))
     return split

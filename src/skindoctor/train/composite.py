@@ -1,9 +1,11 @@
 """Camera-like training frames for the lesion localiser, with the lesion's mask in frame coordinates.
 
-A HAM10000 photo and its mask are placed on skin at a random scale and position, the way a phone
-or webcam shows a spot: the whole photo feathered into the frame, only the lesion with a ring of its
-own skin blended onto other skin, or the photo filling the frame (an upload). Skin comes from other
-HAM10000 photos with their lesion painted out, or a skin-toned field with texture and lighting.
+A lesion photo (HAM10000 or a smartphone photo) and its mask are placed on skin at a random scale and
+position, the way a phone or webcam shows a spot: the whole photo feathered into the frame, only the
+lesion with a ring of its own skin blended onto other skin, or the photo filling the frame (an upload).
+Wide-field frames paste the lesion small (0.5–10 % of the frame) anywhere, border included, into a
+smartphone photo of another patient with its lesion painted out: a phone held at arm's length. Skin
+comes from photos with their lesion painted out, or a skin-toned field with texture and lighting.
 Negatives (no lesion, empty mask) are bare skin and everyday photos. Camera effects (light, white
 balance, blur, noise, JPEG) come from ``augment.camera_effects``; they leave the geometry unchanged.
 """
@@ -18,12 +20,15 @@ import numpy as np
 from .augment import camera_effects
 
 FRAME = (320, 240)  # composed at twice the localiser's input, then shrunk as the product shrinks a camera frame
+WIDE_SHARE = (0.005, 0.10)  # a wide-field frame's lesion area, as a share of the frame (log-uniform)
 
 
 @dataclass(frozen=True)
 class LesionPhoto:
     image: np.ndarray  # RGB uint8
     mask: np.ndarray  # uint8, 255 = lesion, same height and width
+    group: str = ""  # the patient or lesion it comes from
+    label: str = ""  # its diagnosis, when known
 
 
 def bare_skin(photo: LesionPhoto) -> np.ndarray:
@@ -43,10 +48,12 @@ def skin_field(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
     return np.clip(tone + texture + rng.normal(0, 2, (h, w, 3)), 0, 255).astype(np.uint8)
 
 
-def skin_background(skins: list[np.ndarray], size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """A frame of skin: a painted-out HAM10000 photo (zoomed, flipped) or a synthetic skin field."""
+def skin_background(skins: list[np.ndarray], size: tuple[int, int], rng: np.random.Generator,
+                    synthetic: float = 0.3) -> np.ndarray:
+    """A frame of skin: one of ``skins`` (painted-out photos; zoomed, flipped) or, with probability
+    ``synthetic``, a synthetic skin field."""
     w, h = size
-    if not skins or rng.random() < 0.3:
+    if not skins or rng.random() < synthetic:
         return skin_field(size, rng)
     skin = skins[int(rng.integers(len(skins)))]
     sh, sw = skin.shape[:2]
@@ -64,7 +71,7 @@ def _oriented(photo: LesionPhoto, rng: np.random.Generator) -> LesionPhoto:
     image, mask = np.rot90(image, k), np.rot90(mask, k)
     if rng.random() < 0.5:
         image, mask = image[:, ::-1], mask[:, ::-1]
-    return LesionPhoto(np.ascontiguousarray(image), np.ascontiguousarray(mask))
+    return LesionPhoto(np.ascontiguousarray(image), np.ascontiguousarray(mask), photo.group, photo.label)
 
 
 def feather(h: int, w: int) -> np.ndarray:
@@ -105,6 +112,40 @@ def place(photo: LesionPhoto, background: np.ndarray, rng: np.random.Generator,
         alpha = _lesion_alpha(lesion, rng)
     x0 = int(rng.integers(-pw // 4, w - 3 * pw // 4 + 1))
     y0 = int(rng.integers(-ph // 4, h - 3 * ph // 4 + 1))
+    return _paste(image, lesion, alpha, background, x0, y0, rng)
+
+
+def wide_field(photo: LesionPhoto, background: np.ndarray, rng: np.random.Generator,
+               share: tuple[float, float] = WIDE_SHARE) -> tuple[np.ndarray, np.ndarray]:
+    """The photo's lesion and a ring of its own skin, scaled to ``share`` of the frame's area (log-uniform) and
+    pasted anywhere on ``background`` with the whole lesion inside the frame, near the border too → (frame, mask)."""
+    h, w = background.shape[:2]
+    photo = _oriented(photo, rng)
+    area = max(1, int((photo.mask > 127).sum()))
+    target = np.exp(rng.uniform(np.log(share[0]), np.log(share[1]))) * w * h
+    scale = float(np.sqrt(target / area))
+    ph0, pw0 = photo.image.shape[:2]
+    pw, ph = max(4, round(pw0 * scale)), max(4, round(ph0 * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    image = cv2.resize(photo.image, (pw, ph), interpolation=interpolation).astype(np.float32)
+    lesion = cv2.resize(photo.mask, (pw, ph), interpolation=cv2.INTER_NEAREST)
+    ys, xs = np.nonzero(lesion > 127)
+    if not len(xs):
+        return background.copy(), np.zeros((h, w), np.uint8)
+    grow = max(3, int(rng.uniform(0.1, 0.4) * max(xs.max() - xs.min(), ys.max() - ys.min()))) | 1
+    ring = cv2.dilate(lesion, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (grow, grow)))
+    alpha = cv2.GaussianBlur(ring.astype(np.float32) / 255, (0, 0), grow / 3)
+    x0 = int(rng.integers(-xs.min(), max(-xs.min(), w - xs.max() - 1) + 1))
+    y0 = int(rng.integers(-ys.min(), max(-ys.min(), h - ys.max() - 1) + 1))
+    return _paste(image, lesion, alpha, background, x0, y0, rng)
+
+
+def _paste(image: np.ndarray, lesion: np.ndarray, alpha: np.ndarray, background: np.ndarray, x0: int, y0: int,
+           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``image`` (float) blended by ``alpha`` onto ``background`` with its top-left corner at (x0, y0), its own
+    skin toned part of the way to the new skin → (frame, the lesion's mask in the frame)."""
+    h, w = background.shape[:2]
+    ph, pw = image.shape[:2]
     xs, ys, xe, ye = max(0, x0), max(0, y0), min(w, x0 + pw), min(h, y0 + ph)
     frame = background.astype(np.float32)
     window = frame[ys:ye, xs:xe]
@@ -119,11 +160,14 @@ def place(photo: LesionPhoto, background: np.ndarray, rng: np.random.Generator,
 
 def scene(photo: LesionPhoto | None, skins: list[np.ndarray], rng: np.random.Generator,
           everyday: np.ndarray | None = None, size: tuple[int, int] = FRAME,
-          out_size: tuple[int, int] | None = None, fill: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
-    """One training frame and its mask: ``photo`` on skin (filling the frame with probability ``fill``),
-    or (photo None) bare skin or ``everyday``."""
+          out_size: tuple[int, int] | None = None, fill: float = 0.3,
+          wide: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """One training frame and its mask: ``photo`` on skin (filling the frame with probability ``fill``; ``wide``:
+    pasted small, ``wide_field``), or (photo None) bare skin or ``everyday``."""
     w, h = size
-    if photo is not None:
+    if photo is not None and wide:
+        frame, mask = wide_field(photo, skin_background(skins, size, rng, synthetic=0.1), rng)
+    elif photo is not None:
         frame, mask = place(photo, skin_background(skins, size, rng), rng, fill)
     elif everyday is not None:
         frame, mask = cv2.resize(everyday, (w, h), interpolation=cv2.INTER_AREA), np.zeros((h, w), np.uint8)

@@ -125,10 +125,23 @@ def write_split(samples: list[Sample], split: dict[str, str], path: str | Path) 
             w.writerow([s.path.name, s.label, s.group, split[str(s.path)], s.domain])
 
 
+def append_split(samples: list[Sample], split: dict[str, str], path: str | Path) -> None:
+    """Add rows for ``samples`` (not yet listed) to a split file."""
+    with Path(path).open("a", newline="") as f:
+        w = csv.writer(f)
+        for s in samples:
+            w.writerow([s.path.name, s.label, s.group, split[str(s.path)], s.domain])
+
+
+def split_names(path: str | Path) -> dict[str, str]:
+    """A split file's image file name → part."""
+    with Path(path).open(newline="") as f:
+        return {row["image"]: row["split"] for row in csv.DictReader(f)}
+
+
 def read_split(samples: list[Sample], path: str | Path) -> dict[str, str]:
     """Re-apply a split file (matched by image file name)."""
-    with Path(path).open(newline="") as f:
-        by_name = {row["image"]: row["split"] for row in csv.DictReader(f)}
+    by_name = split_names(path)
     missing = [s.path.name for s in samples if s.path.name not in by_name]
     if missing:
         raise ValueError(f"{len(missing)} images are not in split file {path}, e.g. {missing[0]}")
@@ -147,7 +160,7 @@ def load_rgb(path: str | Path, max_side: int = CACHE_MAX_SIDE) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def load_images(samples: list[Sample], workers: int = 2) -> list[np.ndarray]:
+def load_images(samples: list[Sample], workers: int = 2, max_side: int = CACHE_MAX_SIDE) -> list[np.ndarray]:
     """Decode all images once (kept in memory for the whole training run)."""
     with ThreadPoolExecutor(workers) as pool:
-        return list(pool.map(lambda s: load_rgb(s.path), samples))
+        return list(pool.map(lambda s: load_rgb(s.path, max_side), samples))

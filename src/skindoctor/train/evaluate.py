@@ -42,6 +42,8 @@ from ..vision.preprocess import center_batch, center_square, to_tensor  # noqa: 
 from .collection import NONLESION  # noqa: E402
 from .data import Sample, load_images  # noqa: E402
 
+PHOTO_MAX_SIDE = 1280  # photos are scored at up to this long side: near what an upload shows, unlike training's cache
+
 log = logging.getLogger(__name__)
 TARGET_SENSITIVITY = 0.97  # per validation domain; leaves room for the ≤ 3 % false-reassurance target
 # share of validation lesion photos the "not a lesion" threshold may turn away: the quality gate already
@@ -79,9 +81,9 @@ def predict_probs(clf: OnnxClassifier, images: list[np.ndarray], batch: int = 64
 
 
 def predict(clf: OnnxClassifier, images: list[np.ndarray], batch: int = 64,
-            centre: bool = True) -> tuple[np.ndarray, np.ndarray]:
+            centre: bool = True, views: int = 1) -> tuple[np.ndarray, np.ndarray]:
     x = center_batch(images, clf.spec) if centre else np.stack([to_tensor(img, clf.spec) for img in images])
-    parts = [clf.probabilities(x[i:i + batch]) for i in range(0, len(x), batch)]
+    parts = [clf.probabilities(x[i:i + batch], views) for i in range(0, len(x), batch)]
     return np.concatenate([p for p, _ in parts]), np.concatenate([r for _, r in parts])
 
 
@@ -101,8 +103,8 @@ def score(pipeline: Pipeline, images: list[np.ndarray], labels: list[str]) -> Sc
             continue
         t = triage(pred.probs, lesion_classes, kb, rules, pred.not_lesion)
         outcomes.append("uncertain" if t.uncertain else "doctor" if t.see_doctor else "routine")
-    probs, not_lesion = predict(clf, crops, centre=False)
-    probs_centre, _ = predict(clf, images)
+    probs, not_lesion = predict(clf, crops, centre=False, views=clf.card.photo_views)
+    probs_centre, _ = predict(clf, images, views=clf.card.photo_views)
     y = np.array([index.get(lbl, -1) if lbl != NONLESION else -1 for lbl in labels])
     return Scored(y, probs, not_lesion, probs_centre, outcomes)
 
@@ -184,8 +186,9 @@ def _rates(s: Scored, malignant: list[int]) -> dict:
         r["rejected_by_reason"] = {k.split(":", 1)[1]: int(n) for k, n in zip(reasons, counts)}
     if is_mal.any():
         r["malignant_routine"] = float(np.isin(out[is_mal], ["routine"]).mean())  # told "routine" outright
+        r["malignant_turned_away"] = float(rejected[is_mal].mean())
         # a malignant lesion told neither "see a doctor" nor "uncertain" (turned away counts too)
-        r["false_reassurance"] = r["malignant_routine"] + float(rejected[is_mal].mean())
+        r["false_reassurance"] = r["malignant_routine"] + r["malignant_turned_away"]
     diagnosed_benign = benign & ~rejected
     if diagnosed_benign.any():
         r["benign_referral"] = float(np.isin(out[diagnosed_benign], ["doctor", "uncertain"]).mean())
@@ -194,6 +197,15 @@ def _rates(s: Scored, malignant: list[int]) -> dict:
         diagnosed = ~lesion & ~rejected
         r["nonlesion_diagnosed"] = int(diagnosed.sum())
     return r
+
+
+def _risk_coverage(s: Scored, lesion: np.ndarray, pred: np.ndarray) -> dict:
+    """Of the lesion photos, the share answered confidently (a class, neither turned away nor "uncertain") and how
+    many of those answers are right."""
+    confident = np.isin(np.array(s.outcomes)[lesion], ["doctor", "routine"])
+    right = pred == s.labels[lesion]
+    return {"confident_share": float(confident.mean()),
+            "confident_accuracy": float(right[confident].mean()) if confident.any() else None}
 
 
 def _bootstrap(s: Scored, malignant: list[int], rounds: int = BOOTSTRAP_ROUNDS, seed: int = 0) -> dict:
@@ -238,6 +250,7 @@ def metrics(s: Scored, classes: list[str], malignant: list[int], threshold: floa
             "macro_auc": float(roc_auc_score(y, sub, multi_class="ovr", average="macro", labels=present))
             if len(present) > 2 else None,
             "ece": ece,
+            **_risk_coverage(s, lesion, pred),
             "malignant": {"threshold": threshold, "sensitivity": sens, "specificity": spec,
                           "auc": float(roc_auc_score(is_mal, mal_score)) if both else None},
             "per_class": {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
@@ -286,6 +299,11 @@ def by_domain(samples: list[Sample]) -> dict[str, list[Sample]]:
     return groups
 
 
+def photos(samples: list[Sample], aspect: float | None) -> list[np.ndarray]:
+    """The set's photos as the product is shown them (up to ``PHOTO_MAX_SIDE``), squashed ones restored."""
+    return [restore_aspect(i, aspect) for i in load_images(samples, max_side=PHOTO_MAX_SIDE)]
+
+
 def evaluate_sets(model_dir: str | Path, test: dict[str, list[Sample]], docs_dir: str | Path,
                   val: dict[str, list[Sample]] | None = None, aspect: float | None = None,
                   variant: str | None = None) -> dict:
@@ -298,8 +316,7 @@ def evaluate_sets(model_dir: str | Path, test: dict[str, list[Sample]], docs_dir
     classes = list(pipeline.classifier.classes)
     malignant = [i for i, c in enumerate(card.lesion_classes()) if c.can_be_malignant]
     if val:
-        chosen = calibrate(pipeline, {d: ([restore_aspect(i, aspect) for i in load_images(v)], [x.label for x in v])
-                                      for d, v in val.items()})
+        chosen = calibrate(pipeline, {d: (photos(v, aspect), [x.label for x in v]) for d, v in val.items()})
         card.malignant_threshold = chosen["malignant_threshold"]
         card.reject_threshold = chosen["reject_threshold"]
         card.doubt_threshold = chosen["doubt_threshold"]
@@ -308,7 +325,7 @@ def evaluate_sets(model_dir: str | Path, test: dict[str, list[Sample]], docs_dir
         log.info("thresholds chosen on validation: %s", chosen)
     results = {}
     for name, samples in test.items():
-        images = [restore_aspect(i, aspect) for i in load_images(samples)]
+        images = photos(samples, aspect)
         s = score(pipeline, images, [x.label for x in samples])
         m = metrics(s, classes, malignant, card.malignant_threshold)
         m["variant"] = pipeline.classifier.variant

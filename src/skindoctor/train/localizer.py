@@ -1,12 +1,14 @@
 """Train the learned lesion localiser on camera-like frames made from HAM10000 photos and masks.
 
-``skindoctor train-localizer``: HAM10000's train split (by lesion, ``models/split.csv``) composed
-into frames (``composite.scene``) with bare-skin and everyday-photo negatives, plus the train split's
-smartphone photos (PAD-UFES-20) with the masks a teacher localiser is clear about (``pseudo``) and
-their skin beside the lesion as extra background; BCE + soft Dice on the heat map; checkpoints every
-``save_every`` steps and resumes. The best step on a fixed set of validation frames (mean box IoU
-against HAM10000's real masks) is exported to ONNX (fp32 and int8), its presence threshold chosen on
-the validation negatives, and written into the model card's ``localizer`` entry.
+``skindoctor train-localizer``: HAM10000's train split (by lesion, ``models/split.csv``) and the train
+split's smartphone photos (PAD-UFES-20, by patient) with their hand-drawn masks, composed into frames
+(``composite.scene``): lesions placed on skin, phone photos as taken, and wide-field frames with the lesion
+pasted small into another patient's phone photo with its lesion painted out; negatives are bare skin
+(painted-out HAM10000 and phone photos, with their ink circles, hair and wrinkles) and everyday photos.
+BCE + soft Dice on the heat map; checkpoints every ``save_every`` steps and resumes. The best step on a
+fixed set of validation frames composed the same way from the validation split (mean box IoU against
+the real masks) is exported to ONNX (fp32 and int8), its presence threshold chosen on the validation
+negatives, and written into the model card's ``localizer`` entry.
 """
 
 from __future__ import annotations
@@ -28,16 +30,19 @@ from ..vision.segment import MIRROR_AXES, SegmentLocalizer, best_region, input_s
 from .composite import LesionPhoto, bare_skin, scene
 from .data import Sample, load_rgb, read_ham10000, read_split
 from .model import LesionSegmenter, freeze_batchnorm_statistics
-from .pseudo import clear_skin, label_photos
 
 log = logging.getLogger(__name__)
 
 SHAPES = [(320, 240)] * 6 + [(240, 320), (320, 180), (256, 256)]  # composed frame sizes: mostly 4:3 landscape
 NEGATIVE_SHARE = 0.3  # frames with no lesion (bare skin, everyday photos)
 EVERYDAY_SHARE = 0.4  # of those, everyday photos
-PHONE_SHARE = 0.3  # lesion frames made from a smartphone photo (when there are labelled ones)
+PHONE_SKIN_SHARE = 0.5  # of the bare-skin ones, a painted-out phone photo (when there are some)
+PHONE_SHARE = 0.35  # lesion frames made from a smartphone photo as taken or placed (when there are some)
+WIDE_SHARE = 0.35  # lesion frames with the lesion pasted small into a wide field of phone skin
+WIDE_FROM_PHONE = 0.6  # of those, a phone lesion (else a HAM10000 one)
 PHONE_FILL = 0.6  # how often a phone photo fills the frame as taken (else it is placed on other skin)
-PHONE_SIDE = 320  # phone photos are labelled and composed at this long side
+PHONE_SIDE = 320  # phone photos are composed at this long side
+MAX_PAINTED = 0.4  # a phone photo whose masks cover more than this share is not painted out for skin
 CONFIRM_BELOW = 0.99  # boxes with a lower peak get a second look on the frame's mirror images (vision.segment)
 INPUT_NAME, OUTPUT_NAME = "frame", "lesion_logits"
 
@@ -73,20 +78,41 @@ class FrameSet:
     kinds: list[str]
 
 
+@dataclass
+class PhoneSet:
+    """Smartphone photos of one split part with their primary masks, and the photos with every annotator's lesion
+    painted out (bare phone skin, with the patient as ``group``)."""
+
+    photos: list[LesionPhoto]
+    skins: list[LesionPhoto]
+
+
 def compose(photos, skins, everyday, n: int, rng: np.random.Generator, size=(320, 240),
-            negative_share: float = NEGATIVE_SHARE, long_side: int = 128, phones=()) -> FrameSet:
-    """``n`` frames: lesions from ``photos`` (or ``phones``, PHONE_SHARE of them), bare ``skins`` and ``everyday``."""
+            negative_share: float = NEGATIVE_SHARE, long_side: int = 128, phones: PhoneSet | None = None) -> FrameSet:
+    """``n`` frames: lesions from HAM10000 ``photos`` or ``phones`` (placed, as taken or wide-field), bare ``skins``
+    (and phone skins) and ``everyday`` photos."""
     out = input_shape(*size, long_side)
+    phones = phones or PhoneSet([], [])
+    phone_skins = [p.image for p in phones.skins]
     frames, masks, kinds = [], [], []
     for _ in range(n):
-        negative = rng.random() < negative_share
-        phone = not negative and len(phones) > 0 and rng.random() < PHONE_SHARE
-        pool = phones if phone else photos
-        photo = None if negative else pool[int(rng.integers(len(pool)))]
-        other = (everyday[int(rng.integers(len(everyday)))] if negative and everyday and rng.random() < EVERYDAY_SHARE
-                 else None)
-        frame, mask = scene(photo, skins, rng, everyday=other, size=size, out_size=out,
-                            fill=PHONE_FILL if phone else 0.3)
+        pick = rng.random()
+        photo, other, wide, fill, background = None, None, False, 0.3, skins
+        if rng.random() < negative_share:
+            if everyday and pick < EVERYDAY_SHARE:
+                other = everyday[int(rng.integers(len(everyday)))]
+            elif phone_skins and rng.random() < PHONE_SKIN_SHARE:
+                background = phone_skins
+        elif phones.photos and pick < PHONE_SHARE:
+            photo, fill = phones.photos[int(rng.integers(len(phones.photos)))], PHONE_FILL
+        elif pick < PHONE_SHARE + WIDE_SHARE:
+            pool = phones.photos if phones.photos and rng.random() < WIDE_FROM_PHONE else photos
+            photo, wide = pool[int(rng.integers(len(pool)))], True
+            others = [p.image for p in phones.skins if p.group != photo.group] if photo.group else phone_skins
+            background = others or skins
+        else:
+            photo = photos[int(rng.integers(len(photos)))]
+        frame, mask = scene(photo, background, rng, everyday=other, size=size, out_size=out, fill=fill, wide=wide)
         frames.append(frame)
         masks.append(mask)
         kinds.append("everyday" if other is not None else "lesion" if mask_box(mask) is not None else "skin")
@@ -157,16 +183,36 @@ def dice_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return bce + dice
 
 
-def phone_photos(root: Path, split_csv: Path, teacher: SegmentLocalizer, limit: int | None = None) -> list[LesionPhoto]:
-    """The train split's smartphone photos (by patient) that ``teacher`` gives a clear mask (``pseudo``)."""
-    from .collection import read_pad_ufes
+def read_mask(path: Path, shape: tuple[int, int]) -> np.ndarray | None:
+    """A mask file (255 = lesion) at ``shape`` (height, width), or None when it cannot be read."""
+    mask = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if mask is None:
+        return None
+    return np.where(cv2.resize(mask, shape[::-1], interpolation=cv2.INTER_NEAREST) > 127, 255, 0).astype(np.uint8)
 
-    items = read_pad_ufes(root)
-    split = read_split(items, split_csv)
-    images = [load_rgb(s.path, PHONE_SIDE) for s in items if split[str(s.path)] == "train"][:limit]
-    photos = label_photos(teacher, images)
-    log.info("phone photos: %d of %d train-split photos labelled by the teacher", len(photos), len(images))
-    return photos
+
+def phone_photos(data: Path, split_csv: Path, parts=("train", "val"), limit: int | None = None) -> dict[str, PhoneSet]:
+    """Each split part's smartphone photos (PAD-UFES-20, both folders; split by patient) with their primary
+    hand-drawn mask (``pad_ufes_20_masks/``), and as bare skin with every annotator's lesion painted out."""
+    from .collection import read_pad_masks, read_pad_ufes
+
+    items = [s for name in ("pad_ufes_20_partial", "pad_ufes_20_more") if (data / name).is_dir()
+             for s in read_pad_ufes(data / name)]
+    masks = read_pad_masks(data / "pad_ufes_20_masks") if (data / "pad_ufes_20_masks").is_dir() else {}
+    split = read_split(items, split_csv) if items else {}
+    sets = {part: PhoneSet([], []) for part in parts}
+    for part in parts:
+        for s in [s for s in items if split[str(s.path)] == part and s.path.stem in masks][:limit]:
+            image = load_rgb(s.path, PHONE_SIDE)
+            drawn = [m for path in masks[s.path.stem] if (m := read_mask(path, image.shape[:2])) is not None]
+            if not drawn or mask_box(drawn[0]) is None:
+                continue
+            sets[part].photos.append(LesionPhoto(image, drawn[0], s.group, s.label))
+            union = np.max(drawn, axis=0)
+            if (union > 0).mean() <= MAX_PAINTED:
+                sets[part].skins.append(LesionPhoto(bare_skin(LesionPhoto(image, union)), union, s.group))
+    log.info("phone photos with masks: %s", {k: (len(v.photos), len(v.skins)) for k, v in sets.items()})
+    return sets
 
 
 def load_sources(data: Path, split_csv: Path, nonlesion: Path | None, limit: int | None = None):
@@ -199,21 +245,19 @@ class Trained:
 def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, steps: int = 3000, batch: int = 24,
                     lr: float = 2e-3, val_frames: int = 600, save_every: int = 250, threads: int = 2,
                     nonlesion: Path | None = None, seed: int = 0, limit: int | None = None, long_side: int = 128,
-                    phone: Path | None = None, teacher: SegmentLocalizer | None = None) -> Trained:
-    """Train (resuming from ``out_dir/localizer-ckpt.pt``) and pick the best validated step; ``phone``
-    (PAD-UFES-20) adds smartphone photos labelled by ``teacher`` (both needed)."""
+                    phone: Path | None = None) -> Trained:
+    """Train (resuming from ``out_dir/localizer-ckpt.pt``) and pick the best validated step; ``phone`` (the shared
+    data folder with PAD-UFES-20 and its masks) adds smartphone photos, wide-field frames and phone skin."""
     torch.set_num_threads(threads)
     out_dir.mkdir(parents=True, exist_ok=True)
     spec = LocalizerSpec(files={}, long_side=long_side, confirm_below=CONFIRM_BELOW)
     t0 = time.time()
     photos, skins, everyday = load_sources(data, split_csv, nonlesion, limit)
-    phones = phone_photos(phone, split_csv, teacher, limit) if phone is not None and teacher is not None else []
-    skins["train"] += [skin for p in phones if (skin := clear_skin(p)) is not None]
-    log.info("sources: %s photos, %d phone photos, %s skins, %s everyday (%.0f s)",
-             {k: len(v) for k, v in photos.items()}, len(phones), len(skins["train"]),
-             {k: len(v) for k, v in everyday.items()}, time.time() - t0)
+    phones = phone_photos(phone, split_csv, limit=limit) if phone is not None else {}
+    log.info("sources: %s photos, %s skins, %s everyday (%.0f s)", {k: len(v) for k, v in photos.items()},
+             {k: len(v) for k, v in skins.items()}, {k: len(v) for k, v in everyday.items()}, time.time() - t0)
     val = compose(photos["val"], skins["val"], everyday["val"], val_frames, np.random.default_rng(1),
-                  negative_share=0.3, long_side=long_side)
+                  negative_share=0.3, long_side=long_side, phones=phones.get("val"))
     model = LesionSegmenter().load_backbone(weights)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.1)
@@ -232,7 +276,7 @@ def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, s
         freeze_batchnorm_statistics(model)
         size = SHAPES[int(rng.integers(len(SHAPES)))]
         part = compose(photos["train"], skins["train"], everyday["train"], batch, rng, size=size, long_side=long_side,
-                       phones=phones)
+                       phones=phones.get("train"))
         x = torch.from_numpy(to_input(part.frames, spec))
         y = torch.from_numpy(np.stack(part.masks).astype(np.float32)[:, None] / 255)
         loss = dice_bce(model(x), y)
@@ -258,8 +302,9 @@ def train_localizer(data: Path, split_csv: Path, weights: Path, out_dir: Path, s
     best |= {"validation_after_threshold": score(probs, val.masks, spec, second_look(model, val.frames, spec))}
     log.info("best step %s; presence threshold %.3f", best, spec.present_threshold)
     calibration = compose(photos["train"], skins["train"], everyday["train"], 200, np.random.default_rng(2),
-                          long_side=long_side, phones=phones).frames
-    sources = {"phone_photos": len(phones), "ham10000_photos": len(photos["train"])}
+                          long_side=long_side, phones=phones.get("train")).frames
+    sources = {"phone_photos": len(phones["train"].photos) if phones else 0,
+               "phone_skins": len(phones["train"].skins) if phones else 0, "ham10000_photos": len(photos["train"])}
     return Trained(model, spec.model_copy(update={"metrics": {"validation": best, "training": sources}}), val,
                    calibration)
 

@@ -14,6 +14,8 @@ SET_NAMES = {
     "nonlesion_test": "Everyday photos (held out)",
     "isic2018_test": "ISIC 2018 Task 3 official test (external, dermoscopic, 4:3 restored)",
     "plain_skin_test": "Skin without a lesion (cut beside the lesion in HAM10000 test photos)",
+    "phone_bare_skin_test": "Phone skin without a lesion (PAD-UFES-20 test photos, every annotated lesion painted out)",
+    "widefield_test": "Wide-field phone framing (PAD-UFES-20 test lesions pasted small into other patients' photos)",
 }
 # (label, metric key, comparison, target, format)
 ROWS = [
@@ -25,9 +27,13 @@ ROWS = [
     ("ECE", "ece", "<=", 0.05, "{:.3f}"),
     ("malignant sensitivity", ("malignant", "sensitivity"), ">=", 0.95, "{:.3f}"),
     ("malignant specificity", ("malignant", "specificity"), None, None, "{:.3f}"),
+    ("malignant told \"routine\"", "malignant_routine", "<=", 0.02, "{:.3f}"),
+    ("malignant turned away (no lesion found, unusable)", "malignant_turned_away", "<=", 0.02, "{:.3f}"),
     ("false reassurance (malignant → routine or turned away)", "false_reassurance", "<=", 0.03, "{:.3f}"),
     ("benign referral (benign → doctor or uncertain)", "benign_referral", "<=", 0.30, "{:.3f}"),
     ("lesion photos wrongly rejected", "wrongly_rejected", "<=", 0.03, "{:.3f}"),
+    ("answered confidently (a class, not turned away or uncertain)", "confident_share", ">=", 0.70, "{:.3f}"),
+    ("confident answers right", "confident_accuracy", ">=", 0.85, "{:.3f}"),
     ("non-lesion photos rejected", "nonlesion_rejected", ">=", 0.95, "{:.3f}"),
 ]
 CI_KEYS = {"balanced_accuracy": "balanced_accuracy", "false_reassurance": "false_reassurance",

@@ -27,8 +27,8 @@ from tqdm import tqdm
 from ..model_card import InputSpec
 from ..vision.preprocess import center_square, normalize, to_tensor
 from .augment import augment
-from .collection import NONLESION, split_collection
-from .data import Sample, load_images, read_split, split_by_group, write_split
+from .collection import NONLESION, extend_split, split_collection
+from .data import Sample, append_split, load_images, split_by_group, split_names, write_split
 from .model import MobileNetV2, freeze_batchnorm_statistics, load_imagenet_weights, restore_batchnorm_statistics
 
 log = logging.getLogger(__name__)
@@ -39,9 +39,9 @@ class TrainConfig:
     out: str = "runs/mnv2"
     weights: str | None = "../shared/weights/mobilenet_v2_imagenet_from_coral_tf1qat.pth"
     size: int = 160
-    epochs: int = 24
+    epochs: int = 20
     batch_size: int = 32
-    lr: float = 1e-3
+    lr: float = 5e-4
     weight_decay: float = 0.02
     warmup_epochs: float = 1.0
     seed: int = 0
@@ -190,8 +190,13 @@ def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str |
     spec = InputSpec(size=cfg.size)
 
     split_path = Path(split_file) if split_file else out / "split.csv"
-    if split_path.is_file():
-        split = read_split(samples, split_path)
+    if split_path.is_file():  # images new to it join their group's part, or a part of their own group's
+        known = split_names(split_path)
+        split = extend_split(samples, known, cfg.seed)
+        new = [s for s in samples if s.path.name not in known]
+        if new:
+            append_split(new, split, split_path)
+            log.info("split %s: %d new images added", split_path, len(new))
     else:
         split = split_collection(samples, seed=cfg.seed) if len({s.domain for s in samples}) > 1 \
             else split_by_group(samples, seed=cfg.seed)

@@ -13,6 +13,8 @@ from ..model_card import ModelCard, default_models_dir, load_card
 from .preprocess import to_tensor
 
 OUTPUT_NAME, CAM_OUTPUT = "logits", "cam"  # the model's outputs (the second is optional)
+# a crop's views: as it is, mirrored left-right, upside-down, both (axes of an NCHW batch); lesions have no up
+VIEW_AXES = ((), (3,), (2,), (2, 3))
 
 
 @dataclass(frozen=True)
@@ -100,21 +102,37 @@ class OnnxClassifier:
         """Raw logits for a preprocessed float32 batch (N×3×S×S)."""
         return self.session.run([self.output_name], {self.input_name: batch})[0]
 
-    def predict(self, crop: np.ndarray) -> Prediction:
-        """One RGB uint8 crop (any size) → calibrated prediction."""
-        return self.predict_batch([crop])[0]
+    def predict(self, crop: np.ndarray, views: int = 1) -> Prediction:
+        """One RGB uint8 crop (any size) → calibrated prediction, averaged over ``views`` of its mirror images."""
+        return self.predict_batch([crop], views)[0]
 
-    def probabilities(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Preprocessed batch → (calibrated lesion-class probabilities, P(not a lesion)) per image."""
-        return split_reject(softmax(self.logits(batch), self.temperature), self.reject_index)
+    def probabilities(self, batch: np.ndarray, views: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Preprocessed batch → (calibrated lesion-class probabilities, P(not a lesion)) per image, each the mean
+        over its first ``views`` mirror images (``VIEW_AXES``), run as one batch."""
+        logits = self.logits(_views(batch, views))
+        return split_reject(_mean_of_views(softmax(logits, self.temperature), views), self.reject_index)
 
-    def predict_batch(self, crops: list[np.ndarray]) -> list[Prediction]:
+    def predict_batch(self, crops: list[np.ndarray], views: int = 1) -> list[Prediction]:
         batch = np.stack([to_tensor(c, self.spec) for c in crops])
         if not self.has_cam:
-            probs, p_reject = self.probabilities(batch)
+            probs, p_reject = self.probabilities(batch, views)
             return [Prediction(p, self.classes, float(r)) for p, r in zip(probs, p_reject)]
-        logits, cams = self.session.run([self.output_name, CAM_OUTPUT], {self.input_name: batch})
-        probs, p_reject = split_reject(softmax(logits, self.temperature), self.reject_index)
+        logits, cams = self.session.run([self.output_name, CAM_OUTPUT], {self.input_name: _views(batch, views)})
+        probs, p_reject = split_reject(_mean_of_views(softmax(logits, self.temperature), views), self.reject_index)
+        n = len(crops)  # each view's maps mirrored back onto the crop before averaging
+        cams = np.mean([np.flip(cams[k * n:(k + 1) * n], axes) for k, axes in enumerate(VIEW_AXES[:views])], axis=0)
         if self.reject_index is not None:
             cams = np.delete(cams, self.reject_index, axis=1)
         return [Prediction(p, self.classes, float(r), c) for p, r, c in zip(probs, p_reject, cams)]
+
+
+def _views(batch: np.ndarray, views: int) -> np.ndarray:
+    """An NCHW batch followed by its mirror images: ``views`` blocks of N (``VIEW_AXES`` order)."""
+    if not 1 <= views <= len(VIEW_AXES):
+        raise ValueError(f"views must be 1–{len(VIEW_AXES)}, got {views}")
+    return batch if views == 1 else np.ascontiguousarray(np.concatenate([np.flip(batch, a) for a in VIEW_AXES[:views]]))
+
+
+def _mean_of_views(probs: np.ndarray, views: int) -> np.ndarray:
+    """(views·N)×K probabilities → N×K, each image's mean over its views."""
+    return probs.reshape(views, -1, probs.shape[-1]).mean(axis=0)

@@ -73,6 +73,10 @@ class Localizer(Protocol):
         """The lesion's box in ``frame`` (RGB uint8), or none; ``small`` is its working copy, if made."""
         ...
 
+    def look_wider(self, frame: np.ndarray) -> Localization:
+        """A second search, closer up, of a frame of skin where ``locate`` found nothing (a small spot)."""
+        ...
+
 
 class LesionLocalizer:
     """The colour localiser: ``locate(frame)`` → the most plausible lesion box (or none)."""
@@ -125,6 +129,10 @@ class LesionLocalizer:
             return Localization(None, float(area / (sh * sw)), contrast)
         box = Box(int(x / f), int(y / f), min(w, int(np.ceil((x + bw) / f))), min(h, int(np.ceil((y + bh) / f))))
         return Localization(box, float(area / (sh * sw)), contrast)
+
+    def look_wider(self, frame: np.ndarray) -> Localization:
+        """The colour method already weighs every region of the frame: nothing more to find closer up."""
+        return Localization(None, 0.0, 0.0)
 
 
 def square_crop(frame: np.ndarray, box: Box, margin: float = 0.3) -> tuple[np.ndarray, Box]:

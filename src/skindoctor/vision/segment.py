@@ -6,8 +6,11 @@ probability, and the connected region with the most probability becomes the box,
 frame pixels. No region whose peak reaches the card's presence threshold → no box. An unsure box
 (peak below the card's ``confirm_below``) must hold on a second look: the mean of this map and those of
 the frame's three mirror images, which on validation photos boxes under half as many everyday photos and
-misses no more lesions, at the cost of one batched network run on few frames. Trained and
-measured by ``skindoctor train-localizer`` (docs/localization.md); the colour localiser stays as the fallback.
+misses no more lesions, at the cost of one batched network run on few frames. A frame of skin where
+nothing was found is searched again closer up (``look_wider``: overlapping tiles, each at the network's
+input size, in one batched run), so a spot small in a wide picture is not lost to the shrinking; the
+classifier then judges the crop like any other. Trained and measured by ``skindoctor train-localizer``
+(docs/localization.md); the colour localiser stays as the fallback.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from .preprocess import normalize_batch
 
 log = logging.getLogger(__name__)
 MIRROR_AXES = ((1,), (0,), (0, 1))  # the second look's views: left-right, upside-down, both (axes of an H×W picture)
+WIDER_GRID = 2  # the closer search's tiles per side
+WIDER_OVERLAP = 0.25  # share of a tile's side that neighbouring tiles share
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,15 @@ def lesion_region(prob: np.ndarray, spec: LocalizerSpec, mirrored: Callable[[], 
     return best_region(np.mean([prob, *mirrored()], axis=0), spec.mask_threshold) if unsure else region
 
 
+def tiles(width: int, height: int, grid: int = WIDER_GRID, overlap: float = WIDER_OVERLAP) -> list[Box]:
+    """``grid`` × ``grid`` equal tiles covering a ``width`` × ``height`` frame, neighbours overlapping by
+    ``overlap`` of a tile's side."""
+    tw, th = (min(side, round(side / (grid - (grid - 1) * overlap))) for side in (width, height))
+    xs = [round(i * (width - tw) / (grid - 1)) for i in range(grid)]
+    ys = [round(i * (height - th) / (grid - 1)) for i in range(grid)]
+    return [Box(x, y, x + tw, y + th) for y in ys for x in xs]
+
+
 def contrast(image: np.ndarray, region: np.ndarray) -> float:
     """Colour distance (8-bit Lab, as the colour localiser reports it) between the region and the rest."""
     if region.all() or not region.any():
@@ -119,6 +133,7 @@ class SegmentLocalizer:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
         self.second_looks = 0  # how many times the mirror images were looked at (benchmarks report it)
+        self.wider_looks = 0  # how many frames were searched again closer up
 
     def heatmap(self, frame: np.ndarray, small: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(the frame at the network's input size, lesion probability per pixel of it); ``small``, the
@@ -143,12 +158,36 @@ class SegmentLocalizer:
 
     def locate(self, frame: np.ndarray, small: np.ndarray | None = None) -> Localization:
         """``small``: the shared working copy, the network's input when the card's long side matches it."""
-        h, w = frame.shape[:2]
         image, prob = self.heatmap(frame, small)
         region = lesion_region(prob, self.spec, lambda: self.mirrored_heatmaps(image))
         if region is None or region.peak < self.spec.present_threshold:
             return Localization(None, region.area_fraction if region else 0.0, 0.0)
-        fx, fy = w / prob.shape[1], h / prob.shape[0]
+        return self._found(region, image, Box(0, 0, frame.shape[1], frame.shape[0]), 1.0)
+
+    def look_wider(self, frame: np.ndarray) -> Localization:
+        """The frame searched again as overlapping tiles (``tiles``), each at the network's input size, in one
+        batched run: the surest region that reaches the presence threshold, or none."""
+        h, w = frame.shape[:2]
+        parts = tiles(w, h)
+        size = input_shape(parts[0].width, parts[0].height, self.spec.long_side)
+        views = [cv2.resize(frame[t.y0:t.y1, t.x0:t.x1], size, interpolation=cv2.INTER_AREA) for t in parts]
+        self.wider_looks += 1
+        best = None
+        for view, part, prob in zip(views, parts, self._probabilities(views)):
+            region = lesion_region(prob, self.spec, lambda view=view: self.mirrored_heatmaps(view))
+            if region is not None and region.peak >= self.spec.present_threshold and (
+                    best is None or region.peak > best[0].peak):
+                best = region, view, part
+        if best is None:
+            return Localization(None, 0.0, 0.0)
+        region, view, part = best
+        return self._found(region, view, part, part.width * part.height / (w * h))
+
+    def _found(self, region: Region, image: np.ndarray, part: Box, share: float) -> Localization:
+        """The region (on the map of ``image``, the network's view of ``part`` of the frame) in frame pixels;
+        ``share``: ``part``'s share of the frame's area."""
+        fx, fy = part.width / image.shape[1], part.height / image.shape[0]
         b = region.box
-        box = Box(int(b.x0 * fx), int(b.y0 * fy), min(w, int(np.ceil(b.x1 * fx))), min(h, int(np.ceil(b.y1 * fy))))
-        return Localization(box, region.area_fraction, contrast(image, region.mask))
+        box = Box(part.x0 + int(b.x0 * fx), part.y0 + int(b.y0 * fy),
+                  min(part.x1, part.x0 + int(np.ceil(b.x1 * fx))), min(part.y1, part.y0 + int(np.ceil(b.y1 * fy))))
+        return Localization(box, region.area_fraction * share, contrast(image, region.mask))

@@ -1,9 +1,10 @@
 """What the page's on-device mode needs to run the whole product in the browser, and the service worker.
 
 ``/api/v1/ondevice`` is the bundle: the model file and its input contract, the quality gate's, the
-localiser's, the hold's and the triage rules' settings (read off the server's own pipeline, so the browser
-decides exactly as the server would), and the knowledge base of every language. ``/sw.js`` is the service
-worker, with the list of files to keep for offline use and a version that changes with any of them.
+localiser's, the hold's and the triage rules' settings and each class's urgency (read off the server's own
+pipeline, so the browser decides exactly as the server would), and the knowledge base (the words) of every
+language. ``/sw.js`` is the service worker, with the list of files to keep for offline use and a version that
+changes with any of them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..advice.knowledge import load_knowledge
 from ..i18n import LANGUAGES
 from ..stream.confirm import CANDIDATE_SHARE
 from ..vision.localize import CHANNEL_WEIGHTS, WORK_SIDE, LesionLocalizer
-from ..vision.segment import SegmentLocalizer
+from ..vision.segment import WIDER_GRID, WIDER_OVERLAP, SegmentLocalizer
 from . import browser_runtime
 from .pages import STATIC
 from .services import Services, ServicesDep
@@ -60,7 +61,7 @@ def localizer_settings(services: Services) -> dict:
         return {"name": "learned", "url": _url("localizer", model_files(services)["localizer"]),
                 "long_side": spec.long_side, "mean": list(spec.mean), "std": list(spec.std),
                 "mask_threshold": spec.mask_threshold, "present_threshold": spec.present_threshold,
-                "confirm_below": spec.confirm_below}
+                "confirm_below": spec.confirm_below, "wider_grid": WIDER_GRID, "wider_overlap": WIDER_OVERLAP}
     if isinstance(localizer, LesionLocalizer):
         return {"name": "colour", "channel_weights": CHANNEL_WEIGHTS.tolist(),
                 "min_area": localizer.min_area, "min_contrast": localizer.min_contrast}
@@ -79,8 +80,8 @@ def bundle(services: Services) -> dict:
         "model": {"name": card.name, "variant": clf.variant, "url": _url("classifier", clf.path),
                   "input": {"size": clf.spec.size, "mean": list(clf.spec.mean), "std": list(clf.spec.std)},
                   "reject_index": clf.reject_index, "temperature": clf.temperature,
-                  "reject_threshold": card.reject_threshold},
-        "classes": [{"code": c.code, "can_be_malignant": c.can_be_malignant,
+                  "reject_threshold": card.reject_threshold, "photo_views": card.photo_views},
+        "classes": [{"code": c.code, "can_be_malignant": c.can_be_malignant, "urgency": c.urgency,
                      "names": {lang: c.name(lang) for lang in LANGUAGES}} for c in card.lesion_classes()],
         "work_side": WORK_SIDE,  # the working copy the gate and the colour localiser share
         "localizer": localizer,

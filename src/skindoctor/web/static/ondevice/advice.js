@@ -1,7 +1,7 @@
 // Urgency and care text in the browser: ports of advice/triage.py and Advisor.knowledge_advice / explain / top3 /
-// undecided_message (advice/advisor.py). Rules decide urgency; the knowledge base (bundle.knowledge) gives the
-// words; the message tables (tables[lang], from /api/v1/messages) give the reasons. The answer equals the server's
-// Advice for the same probabilities, field for field.
+// undecided_message (advice/advisor.py). Rules and each class's urgency (bundle.classes) decide urgency; the
+// knowledge base (bundle.knowledge) gives the words; the message tables (tables[lang], from /api/v1/messages) give
+// the reasons. The answer equals the server's Advice for the same probabilities, field for field.
 
 const LEVELS = ["routine", "weeks", "prompt"];  // Urgency, in order: a rule may raise it, never lower it
 
@@ -50,9 +50,8 @@ const order = (probs) => probs.map((_, i) => i).sort((a, b) => probs[b] - probs[
 export function triage(probs, notLesion, bundle, lang = "en") {
   const { classes, triage: rules } = bundle, kb = bundle.knowledge[lang];
   const top = argmax(probs), topCode = classes[top].code, entry = entryOf(kb, topCode);
-  let urgency, reasons;
-  if (entry) [urgency, reasons] = [LEVELS.indexOf(entry.urgency), [`class:${topCode}`]];
-  else [urgency, reasons] = [classes[top].can_be_malignant ? 1 : 0, [`class:${topCode}:no-knowledge`]];
+  let urgency = LEVELS.indexOf(classes[top].urgency);  // the catalogue's, the same in every language
+  const reasons = [entry ? `class:${topCode}` : `class:${topCode}:no-knowledge`];
   let malignantScore = 0;  // summed left to right, as Python's sum()
   probs.forEach((p, i) => { if (classes[i].can_be_malignant) malignantScore += p; });
   if (malignantScore >= rules.malignant_threshold && urgency < 1) {
@@ -60,8 +59,7 @@ export function triage(probs, notLesion, bundle, lang = "en") {
     reasons.push("malignant-score");
   }
   probs.forEach((p, i) => {
-    const e = entryOf(kb, classes[i].code);
-    if (e && e.urgency === "prompt" && p >= rules.prompt_class_threshold && urgency < 2) {
+    if (classes[i].urgency === "prompt" && p >= rules.prompt_class_threshold && urgency < 2) {
       urgency = 2;
       reasons.push(`prompt-class:${classes[i].code}`);
     }
@@ -122,7 +120,7 @@ export function knowledgeAdvice(probs, lang, notLesion, candidates, bundle, tabl
     const { name, plain_name, description, appearance, care, warning_signs, see_doctor } = entry;
     wording = { name, plain_name, description, appearance, care: [...care], warning_signs: [...warning_signs],
       see_doctor };
-    ownLevel = LEVELS.indexOf(entry.urgency);
+    ownLevel = LEVELS.indexOf(classOf(bundle, t.top_class).urgency);
   } else {
     const name = cardName(classOf(bundle, t.top_class), lang);
     wording = { name, plain_name: name, description: rt.no_care_text, appearance: "", care: [rt.no_care_text],

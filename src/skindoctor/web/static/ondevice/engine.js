@@ -7,7 +7,7 @@
 import { HoldConfirmer } from "./hold.js";
 import { knowledgeAdvice, names, text, topClasses, undecidedMessage } from "./advice.js";
 import {
-  checkFrame, checkLesion, fromRGBA, locateByColour, locateByNetwork, resizeSquare, squareCrop, toTensor, workingCopy,
+  MIRRORS, checkFrame, checkLesion, fromRGBA, locateByColour, locateByNetwork, lookWiderByNetwork, mirrored, mirrorIndex, resizeSquare, squareCrop, toTensor, workingCopy,
 } from "./vision.js";
 
 async function fetchBytes(url) {
@@ -46,44 +46,67 @@ export class Engine {
   }
 
   // ---------- one picture (analysis.analyse) ----------
-  async classify(square) {
-    const { size, mean, std } = this.bundle.model.input, m = this.bundle.model;
-    const input = new this.ort.Tensor("float32", toTensor(square, mean, std), [1, 3, size, size]);
+  /** The crop as ``views`` of its mirror images (classifier.VIEW_AXES: as is, left-right, upside-down, both), one
+   * batch; probabilities and class maps (mirrored back) averaged over them. */
+  async classify(square, views = 1) {
+    const { size, mean, std } = this.bundle.model.input, m = this.bundle.model, n = 3 * size * size;
+    const images = [square, ...MIRRORS.slice(0, views - 1).map((flips) => mirrored(square, flips))];
+    const data = new Float32Array(views * n);
+    images.forEach((img, k) => data.set(toTensor(img, mean, std), k * n));
+    const input = new this.ort.Tensor("float32", data, [views, 3, size, size]);
     const started = performance.now();
     const out = await this.classifier.run({ [this.classifier.inputNames[0]]: input });
     this.stats.modelMs += performance.now() - started;
-    const all = softmax(out[this.classifier.outputNames[0]].data, m.temperature);
+    const logits = out[this.classifier.outputNames[0]].data, k = logits.length / views, all = new Array(k).fill(0);
+    for (let v = 0; v < views; v++) softmax(logits.slice(v * k, (v + 1) * k), m.temperature).forEach((p, i) => { all[i] += p / views; });
     const r = m.reject_index;
     const notLesion = r == null ? 0 : all[r];
     const lesion = r == null ? all : all.filter((_, i) => i !== r);
     const total = Math.max(lesion.reduce((a, b) => a + b, 0), 1e-12);
     let cam = null;
     if (this.hasCam) {
-      const t = out.cam, [, k, h, w] = t.dims, maps = [];
-      for (let c = 0; c < k; c++) if (c !== r) maps.push(t.data.slice(c * h * w, (c + 1) * h * w));
+      const t = out.cam, [, c, h, w] = t.dims, maps = [];
+      const back = [null, ...MIRRORS].slice(0, views).map((flips) => (flips ? mirrorIndex(w, h, flips) : (i) => i));
+      for (let j = 0; j < c; j++) {
+        if (j === r) continue;
+        const map = new Float64Array(h * w);
+        for (let v = 0; v < views; v++) {
+          const at = (v * c + j) * h * w;
+          for (let i = 0; i < h * w; i++) map[i] += t.data[at + back[v](i)] / views;
+        }
+        maps.push(map);
+      }
       cam = { maps, h, w };
     }
     return { probs: lesion.map((p) => p / total), notLesion, cam };
   }
 
+  async runLocalizer(tensor, w, h) {
+    const out = await this.localizer.run({ [this.localizer.inputNames[0]]: new this.ort.Tensor("float32", tensor, [1, 3, h, w]) });
+    const t = out[this.localizer.outputNames[0]];
+    return { data: t.data, width: t.dims[3], height: t.dims[2] };
+  }
+
   async locate(frame, small) {
     const cfg = this.bundle.localizer;
     if (!this.localizer) return locateByColour(frame, small, cfg);
-    return locateByNetwork(frame, cfg, async (tensor, w, h) => {
-      const out = await this.localizer.run({ [this.localizer.inputNames[0]]: new this.ort.Tensor("float32", tensor, [1, 3, h, w]) });
-      const t = out[this.localizer.outputNames[0]];
-      return { data: t.data, width: t.dims[3], height: t.dims[2] };
-    }, small);
+    return locateByNetwork(frame, cfg, (tensor, w, h) => this.runLocalizer(tensor, w, h), small);
   }
 
-  async analyse(frame) {
+  async lookWider(frame) {  // Localizer.look_wider: the colour method has nothing more to find
+    if (!this.localizer) return { box: null, area_fraction: 0, contrast: 0 };
+    return lookWiderByNetwork(frame, this.bundle.localizer, (tensor, w, h) => this.runLocalizer(tensor, w, h));
+  }
+
+  async analyse(frame, views = 1) {
     const gate = this.bundle.gate, size = this.bundle.model.input.size;
     const small = workingCopy(frame, this.bundle.work_side);
     let quality = checkFrame(small, gate);
     const skinDoubt = quality.reason === "no_skin" && this.bundle.model.reject_index != null;
     if (!quality.ok && !skinDoubt) return { quality };
     const refused = skinDoubt ? { ok: false, reason: "no_skin", metrics: quality.metrics } : null;
-    const loc = await this.locate(frame, small);
+    let loc = await this.locate(frame, small);
+    if (!loc.box && quality.ok) loc = await this.lookWider(frame);  // skin, no spot: look closer up
     let square = null, view = null, cropBox = null;
     if (loc.box) {
       const { crop, cropBox: b } = squareCrop(frame, loc.box);
@@ -93,7 +116,7 @@ export class Engine {
     }
     quality = checkLesion({ ok: true, reason: "ok", metrics: quality.metrics }, loc, view, gate);
     if (!quality.ok) return { quality: refused || quality, box: loc.box, cropBox };
-    const prediction = await this.classify(square);
+    const prediction = await this.classify(square, views);
     if (prediction.notLesion >= this.bundle.model.reject_threshold) {
       return { quality: refused || { ok: false, reason: "not_lesion", metrics: quality.metrics }, box: loc.box, cropBox };
     }
@@ -134,7 +157,7 @@ export class Engine {
   /** An uploaded photo (drawn on a canvas) → the answer /api/v1/diagnose would give (and P(not a lesion), for
    * ``advice``). */
   async diagnose(canvas, lang) {
-    const analysis = await this.analyse(imageFromCanvas(canvas));
+    const analysis = await this.analyse(imageFromCanvas(canvas), this.bundle.model.photo_views);
     return { ...this.analysisOut(analysis, lang, "upload", true), not_lesion: analysis.prediction?.notLesion ?? null };
   }
 

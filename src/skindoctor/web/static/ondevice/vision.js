@@ -304,13 +304,13 @@ export function locateByColour(frame, small, cfg) {
 }
 
 // ---------- the learned localiser (SegmentLocalizer.locate); ``run`` turns its input tensor into logits ----------
-const MIRRORS = [[true, false], [false, true], [true, true]];  // segment.MIRROR_AXES: [left-right, upside-down]
+export const MIRRORS = [[true, false], [false, true], [true, true]];  // segment.MIRROR_AXES: [left-right, upside-down]
 
-function mirrorIndex(w, h, [lr, ud]) {  // per pixel index, its index in the mirror image
+export function mirrorIndex(w, h, [lr, ud]) {  // per pixel index, its index in the mirror image
   return (i) => { const y = Math.floor(i / w), x = i % w; return (ud ? h - 1 - y : y) * w + (lr ? w - 1 - x : x); };
 }
 
-function mirrored(img, flips) {  // an RGB image mirrored over the ``flips`` axes
+export function mirrored(img, flips) {  // an RGB image mirrored over the ``flips`` axes
   const { width: w, height: h, data } = img, out = new Uint8Array(data.length), at = mirrorIndex(w, h, flips);
   for (let i = 0; i < w * h; i++) out.set(data.subarray(i * 3, i * 3 + 3), at(i) * 3);
   return rgbImage(w, h, out);
@@ -336,29 +336,67 @@ function bestRegion(prob, w, h, cfg) {  // segment.best_region: the region above
   return { labels, best, stats: stats[best], peak: peak[best] };
 }
 
-export async function locateByNetwork(frame, cfg, run, work = null) {  // ``work``: the working copy, used if input-sized
-  const fs = cfg.long_side / Math.max(frame.width, frame.height);
-  const iw = Math.max(16, pyRound(frame.width * fs)), ih = Math.max(16, pyRound(frame.height * fs));
-  const small = work && work.width === iw && work.height === ih ? work : resizeArea(frame, iw, ih);
-  const n = small.width * small.height, prob = await lesionProbability(small, cfg, run);
+async function networkRegion(small, cfg, run) {  // segment.lesion_region on a network-sized view, second look included
+  const prob = await lesionProbability(small, cfg, run);
   let region = bestRegion(prob, small.width, small.height, cfg);
   if (region && cfg.confirm_below != null && region.peak >= cfg.present_threshold && region.peak < cfg.confirm_below) {
-    const looks = [prob];  // segment.lesion_region: the second look, on the frame's mirror images
+    const looks = [prob];  // the second look, on the view's mirror images
     for (const flips of MIRRORS) looks.push(await lesionProbability(small, cfg, run, flips));
     region = bestRegion(prob.map((_, i) => looks.reduce((sum, p) => sum + p[i], 0) / looks.length), small.width, small.height, cfg);
   }
-  if (!region) return { box: null, area_fraction: 0, contrast: 0 };
-  const { labels, best, stats: s } = region, area = s.area / n;
-  if (region.peak < cfg.present_threshold) return { box: null, area_fraction: area, contrast: 0 };
-  const fx = frame.width / small.width, fy = frame.height / small.height;
-  const box = [Math.floor(s.x0 * fx), Math.floor(s.y0 * fy), Math.min(frame.width, Math.ceil((s.x1 + 1) * fx)),
-    Math.min(frame.height, Math.ceil((s.y1 + 1) * fy))];
+  return region;
+}
+
+function foundBox(region, small, part, share) {  // SegmentLocalizer._found: the region in frame pixels
+  const { labels, best, stats: s } = region, n = small.width * small.height;
+  const fx = (part[2] - part[0]) / small.width, fy = (part[3] - part[1]) / small.height;
+  const box = [part[0] + Math.floor(s.x0 * fx), part[1] + Math.floor(s.y0 * fy),
+    Math.min(part[2], part[0] + Math.ceil((s.x1 + 1) * fx)), Math.min(part[3], part[1] + Math.ceil((s.y1 + 1) * fy))];
   let contrast = 0;
   if (s.area > 0 && s.area < n) {
     const lab = toLab(small);
     contrast = distance3(meanLab(lab, n, (i) => labels[i] === best), meanLab(lab, n, (i) => labels[i] !== best));
   }
-  return { box, area_fraction: area, contrast };
+  return { box, area_fraction: (s.area / n) * share, contrast };
+}
+
+function inputSize(w, h, longSide) {  // segment.input_shape
+  const fs = longSide / Math.max(w, h);
+  return [Math.max(16, pyRound(w * fs)), Math.max(16, pyRound(h * fs))];
+}
+
+export async function locateByNetwork(frame, cfg, run, work = null) {  // ``work``: the working copy, used if input-sized
+  const [iw, ih] = inputSize(frame.width, frame.height, cfg.long_side);
+  const small = work && work.width === iw && work.height === ih ? work : resizeArea(frame, iw, ih);
+  const region = await networkRegion(small, cfg, run);
+  if (!region) return { box: null, area_fraction: 0, contrast: 0 };
+  if (region.peak < cfg.present_threshold) {
+    return { box: null, area_fraction: region.stats.area / (small.width * small.height), contrast: 0 };
+  }
+  return foundBox(region, small, [0, 0, frame.width, frame.height], 1);
+}
+
+export function tiles(width, height, grid, overlap) {  // segment.tiles: grid × grid overlapping tiles
+  const tw = Math.min(width, pyRound(width / (grid - (grid - 1) * overlap)));
+  const th = Math.min(height, pyRound(height / (grid - (grid - 1) * overlap)));
+  const at = (side, t) => Array.from({ length: grid }, (_, i) => pyRound((i * (side - t)) / (grid - 1)));
+  const out = [];
+  for (const y of at(height, th)) for (const x of at(width, tw)) out.push([x, y, x + tw, y + th]);
+  return out;
+}
+
+export async function lookWiderByNetwork(frame, cfg, run) {  // SegmentLocalizer.look_wider: the frame's tiles, closer up
+  const parts = tiles(frame.width, frame.height, cfg.wider_grid, cfg.wider_overlap);
+  const [iw, ih] = inputSize(parts[0][2] - parts[0][0], parts[0][3] - parts[0][1], cfg.long_side);
+  let best = null;
+  for (const part of parts) {
+    const view = resizeArea(cropImage(frame, ...part), iw, ih);
+    const region = await networkRegion(view, cfg, run);
+    if (region && region.peak >= cfg.present_threshold && (!best || region.peak > best.region.peak)) best = { region, view, part };
+  }
+  if (!best) return { box: null, area_fraction: 0, contrast: 0 };
+  const [x0, y0, x1, y1] = best.part;
+  return foundBox(best.region, best.view, best.part, ((x1 - x0) * (y1 - y0)) / (frame.width * frame.height));
 }
 
 // ---------- crop, model input, quality gate ----------
@@ -411,7 +449,8 @@ function sharpness(img) {  // variance of cv2.Laplacian(gray, CV_32F) (ksize 1, 
 export function checkLesion(frameQuality, loc, view, gate) {  // QualityGate.check_lesion
   const metrics = { ...frameQuality.metrics, lesion_area: loc.area_fraction, contrast: loc.contrast };
   if (!loc.box) return { ok: false, reason: "no_lesion", metrics };
-  if (loc.area_fraction < gate.min_lesion_area) return { ok: false, reason: "too_small", metrics };
+  const [x0, y0, x1, y1] = loc.box;
+  if (Math.max(x1 - x0, y1 - y0) < gate.min_lesion_side) return { ok: false, reason: "too_small", metrics };
   metrics.sharpness = sharpness(view);
   if (metrics.sharpness < gate.min_sharpness) return { ok: false, reason: "blurry", metrics };
   return { ok: true, reason: "ok", metrics };
