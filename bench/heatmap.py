@@ -1,7 +1,13 @@
-"""Does the heat map point at the lesion? Class activation maps of the shipped model on the HAM10000 test split,
-scored against the lesion boxes from the masks → docs/heatmap.md.
+"""Does the heat map point at the lesion? A pointing game on held-out photos with hand-drawn masks → docs/heatmap.md.
 
-    python bench/heatmap.py [--data ../shared/data/ham10000] [--limit 300]
+Each photo goes through the product's photo path; on the analysed square, a map "points" where it is hottest, and
+it scores when that point lies inside the lesion's mask. Maps: the classifier's class activation map for its top
+class (5×5 cells, as one view and averaged over mirror views as the product classifies photos), the localiser's own
+lesion map, and two baselines that know nothing of the picture: the centre of the square, and an even map (its
+score: the share of the square the lesion covers). HAM10000 test split (ISIC masks) and PAD-UFES-20 test split (the
+primary hand-drawn mask).
+
+    python bench/heatmap.py [--data ../shared/data] [--limit 300]
 """
 
 from __future__ import annotations
@@ -9,69 +15,88 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 import skindoctor
-from skindoctor.stream.pipeline import Pipeline
+from skindoctor.train.collection import read_pad_masks, read_pad_ufes
 from skindoctor.train.data import load_rgb, read_ham10000, read_split
+from skindoctor.train.localizer import mask_path, read_mask
+from skindoctor.vision.classifier import VIEW_AXES
+from skindoctor.vision.localize import working_copy
+from skindoctor.vision.preprocess import resize_square
+
+MAPS = ("class activation map, one view", "class activation map, averaged over 4 mirror views",
+        "localiser's lesion map", "centre of the square (baseline)", "even map (baseline)")
 
 
-def cells_in_box(crop_box, shape, box) -> np.ndarray:
-    """Which cells of the map's grid (over the analysed square) have their centre inside the lesion box."""
-    gh, gw = shape
-    ys = crop_box.y0 + (np.arange(gh) + 0.5) / gh * crop_box.height
-    xs = crop_box.x0 + (np.arange(gw) + 0.5) / gw * crop_box.width
-    return ((ys >= box[1]) & (ys <= box[3]))[:, None] & ((xs >= box[0]) & (xs <= box[2]))[None, :]
+def photos(data: Path, split_csv: Path, limit: int) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """(photo, mask) pairs of each test split."""
+    ham = read_ham10000(data / "ham10000")
+    split = read_split(ham, split_csv)
+    out = {"HAM10000 test": []}
+    for s in [s for s in ham if split[str(s.path)] == "test"][:limit]:
+        image = load_rgb(s.path, 10_000)
+        mask = read_mask(mask_path(s), image.shape[:2])
+        if mask is not None and mask.any():
+            out["HAM10000 test"].append((image, mask))
+    pad = [s for name in ("pad_ufes_20_partial", "pad_ufes_20_more") for s in read_pad_ufes(data / name)]
+    pad_split, masks = read_split(pad, split_csv), read_pad_masks(data / "pad_ufes_20_masks")
+    out["PAD-UFES-20 test"] = []
+    for s in [s for s in pad if pad_split[str(s.path)] == "test" and s.path.stem in masks][:limit]:
+        image = load_rgb(s.path, 10_000)
+        mask = read_mask(masks[s.path.stem][0], image.shape[:2])
+        if mask is not None and mask.any():
+            out["PAD-UFES-20 test"].append((image, mask))
+    return out
+
+
+def hits(pipeline, image: np.ndarray, mask: np.ndarray) -> dict[str, float] | None:
+    """Per map, 1 when its hottest point on the analysed square is inside the lesion (even map: the lesion's share)."""
+    a = pipeline.analyse(image)
+    if a.prediction is None or a.crop_box is None:
+        return None
+    b, clf = a.crop_box, pipeline.classifier
+    square_mask = cv2.resize(mask[b.y0:b.y1, b.x0:b.x1], (160, 160), interpolation=cv2.INTER_NEAREST) > 127
+    square = resize_square(image[b.y0:b.y1, b.x0:b.x1], clf.spec.size)
+    top = a.prediction.top_index
+    maps = {MAPS[0]: clf.predict(square).heatmap(top), MAPS[1]: clf.predict(square, len(VIEW_AXES)).heatmap(top)}
+    _, prob = pipeline.localizer.heatmap(image, working_copy(image))
+    maps[MAPS[2]] = cv2.resize(prob, image.shape[1::-1], interpolation=cv2.INTER_LINEAR)[b.y0:b.y1, b.x0:b.x1]
+    out = {}
+    for name, m in maps.items():
+        y, x = np.unravel_index(np.argmax(m), m.shape)
+        out[name] = float(square_mask[int((y + 0.5) / m.shape[0] * 160), int((x + 0.5) / m.shape[1] * 160)])
+    out[MAPS[3]] = float(square_mask[80, 80])
+    out[MAPS[4]] = float(square_mask.mean())
+    return out
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--data", default="../shared/data/ham10000")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--models", default="models")
     ap.add_argument("--limit", type=int, default=300)
     ap.add_argument("--out", default="docs/heatmap.md")
     args = ap.parse_args()
-    samples = read_ham10000(Path(args.data))
-    split = read_split(samples, Path(args.models) / "split.csv")
-    test = [s for s in samples if split[str(s.path)] == "test" and s.box is not None][:args.limit]
     pipeline = skindoctor.load(args.models)
-    peak, mass, area = [], [], []
-    for s in test:
-        img = load_rgb(s.path)
-        a = pipeline.analyse(img)
-        if a.prediction is None:
-            continue
-        h, w = img.shape[:2]
-        box = (s.box[0] * w, s.box[1] * h, s.box[2] * w, s.box[3] * h)
-        heat = a.prediction.heatmap()
-        inside = cells_in_box(a.crop_box, heat.shape, box)
-        peak.append(inside[np.unravel_index(heat.argmax(), heat.shape)])
-        mass.append((heat * inside).sum() / max(heat.sum(), 1e-9))
-        area.append(inside.mean())
-    lines = [
-        "# Heat map: does it point at the lesion?", "",
-        f"`python bench/heatmap.py --limit {args.limit}`: the shipped int8 model's class activation map for its top "
-        f"class (the card's heat map) on {len(peak)} HAM10000 test-split photos through the product's photo path, "
-        "against the lesion box from each photo's mask.", "",
-        "| measure | value |", "|---|---|",
-        f"| hottest cell inside the lesion box | {np.mean(peak):.0%} |",
-        f"| share of the map's heat inside the lesion box | {np.mean(mass):.0%} |",
-        f"| share of the map's cells inside the lesion box (what an even map would give) | {np.mean(area):.0%} |",
-        "",
-        f"The map is {heatmap_grid_size(pipeline)} cells over the analysed square "
-        "(the network's last convolution), so it "
-        f"is coarse, and it puts only {100 * (np.mean(mass) - np.mean(area)):.0f} percentage points more of its heat "
-        "on the lesion than an even map "
-        "would: the network also uses the skin around the lesion. The map shows what the network used, not where the "
-        "lesion is, and the page words it that way (\"the parts of the picture that weighed most\").",
-    ]
+    sets = photos(Path(args.data), Path(args.models) / "split.csv", args.limit)
+    scores = {}
+    for name, pairs in sets.items():
+        rows = [r for image, mask in pairs if (r := hits(pipeline, image, mask)) is not None]
+        scores[name] = {m: float(np.mean([r[m] for r in rows])) for m in MAPS} | {"n": len(rows)}
+        print(name, scores[name])
+    names = list(scores)
+    lines = ["# Heat map: does it point at the lesion?", "",
+             f"`python bench/heatmap.py --limit {args.limit}`: a pointing game on the test splits' photos with "
+             "hand-drawn masks, through the product's photo path (the shipped models). A map scores when its hottest "
+             "point on the analysed square lies inside the lesion's mask; the even map's score is the share of the "
+             "square the lesion covers.", "",
+             "| map | " + " | ".join(f"{n} ({scores[n]['n']} photos)" for n in names) + " |",
+             "|---|" + "---|" * len(names)]
+    lines += [f"| {m} | " + " | ".join(f"{scores[n][m]:.0%}" for n in names) + " |" for m in MAPS]
     Path(args.out).write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
-
-
-def heatmap_grid_size(pipeline: Pipeline) -> str:
-    side = pipeline.classifier.spec.size // 32
-    return f"{side}×{side}"
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -6,10 +6,12 @@ thresholds: balanced accuracy on the photos' crops and what a person would be to
 lesion reassured or turned away, lesions turned away, everyday photos turned away). The learned
 localiser is made the default only if, on the smartphone photos, it reassures no more malignant
 lesions than the colour method and its balanced accuracy is not lower; the test parts stay for
-``skindoctor evaluate``. A third row runs the learned localiser without its second look (an unsure box
-checked on the frame's mirror images), to show what that look costs and gains.
+``skindoctor evaluate``. Further rows run the learned localiser without its second look (an unsure box
+checked on the frame's mirror images) and without its closer look (the frame searched again as tiles when
+nothing was found on skin), to show what each costs and gains, and ``--compare-with DIR`` adds the learned
+localiser of another model folder (e.g. the one shipped before a retraining) with this card's classifier.
 
-    python bench/localizer_choice.py [--data ../shared/data] [--model-dir models]
+    python bench/localizer_choice.py [--data ../shared/data] [--model-dir models] [--compare-with DIR]
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from pathlib import Path
 
 from skindoctor import load
 from skindoctor.config import get_settings
+from skindoctor.model_card import load_card
 from skindoctor.train.collection import read_collection
-from skindoctor.train.data import load_images, read_split
-from skindoctor.train.evaluate import by_domain, calibrate, metrics, score
+from skindoctor.train.data import read_split
+from skindoctor.train.evaluate import by_domain, calibrate, metrics, photos, score
+from skindoctor.vision.localize import Localization
+from skindoctor.vision.segment import SegmentLocalizer
 
 DOMAINS = ("dermoscopic", "phone", "nonlesion")
 FIGURES = ("balanced_accuracy", "malignant_routine", "false_reassurance", "wrongly_rejected", "nonlesion_rejected")
@@ -36,26 +41,48 @@ def own_thresholds(pipeline, val: dict) -> object:
     return pipeline.classifier.card.model_copy(update={k: chosen[k] for k in THRESHOLDS})
 
 
-def build(model_dir: Path, localizer: str, spec: dict | None = None, card=None):
-    """The product's pipeline with ``localizer``; ``spec`` overrides fields of the learned localiser's card entry."""
+class FrameSearchOnly:
+    """A localiser without its closer look."""
+
+    def __init__(self, localizer):
+        self.localizer, self.name = localizer, localizer.name
+
+    def locate(self, frame, small=None):
+        return self.localizer.locate(frame, small)
+
+    def look_wider(self, frame):
+        return Localization(None, 0.0, 0.0)
+
+
+def build(model_dir: Path, localizer: str, spec: dict | None = None, card=None, closer: bool = True,
+          other: Path | None = None):
+    """The product's pipeline with ``localizer``; ``spec`` overrides fields of the learned localiser's card entry;
+    ``closer``: keep the closer look; ``other``: the learned localiser of that model folder instead."""
     pipeline = load(model_dir, settings=get_settings(model_dir=model_dir, localizer=localizer), card=card)
+    if other is not None:
+        pipeline.localizer = SegmentLocalizer(other, load_card(other).localizer)
     if spec:
         pipeline.localizer.spec = pipeline.localizer.spec.model_copy(update=spec)
+    if not closer:
+        pipeline.localizer = FrameSearchOnly(pipeline.localizer)
     return pipeline
 
 
-def compare(data: Path, split_csv: Path, model_dir: Path) -> dict:
+def compare(data: Path, split_csv: Path, model_dir: Path, other: Path | None = None) -> dict:
     samples = read_collection(data)
     split = read_split(samples, split_csv)
     val = by_domain([s for s in samples if split[str(s.path)] == "val"])
-    images = {d: load_images(v) for d, v in val.items()}
-    labelled = {d: (images[d], [x.label for x in v]) for d, v in val.items()}
-    choices = {"colour": ("colour", None), "learned": ("learned", None),
-               "learned, first look only": ("learned", {"confirm_below": None})}
+    labelled = {d: (photos(v, None), [x.label for x in v]) for d, v in val.items()}
+    images = {d: v[0] for d, v in labelled.items()}
+    choices = {"colour": {"localizer": "colour"}, "learned": {"localizer": "learned"},
+               "learned, first look only": {"localizer": "learned", "spec": {"confirm_below": None}},
+               "learned, no closer look": {"localizer": "learned", "closer": False}}
+    if other is not None:
+        choices[f"learned from {other}"] = {"localizer": "learned", "other": other}
     out: dict = {"thresholds": {}}
-    for choice, (localizer, spec) in choices.items():
-        card = own_thresholds(build(model_dir, localizer, spec), labelled)
-        pipeline = build(model_dir, localizer, spec, card)
+    for choice, how in choices.items():
+        card = own_thresholds(build(model_dir, **how), labelled)
+        pipeline = build(model_dir, **how, card=card)
         out["thresholds"][choice] = {k: getattr(card, k) for k in THRESHOLDS}
         malignant = [i for i, c in enumerate(card.lesion_classes()) if c.can_be_malignant]
         for d in DOMAINS:
@@ -95,7 +122,8 @@ def write_report(out: Path, result: dict) -> None:
         lines.append(f"| {choice} | {t['malignant_threshold']:.4f} | {t['reject_threshold']:.3f} | {doubt} |")
     lines += ["", "The first-look-only row is the learned localiser without its second look: a box whose peak is "
               "unsure (below the card's `confirm_below`) is then kept as it is, instead of being sought again on the "
-              "mean of the frame's map and those of its three mirror images."]
+              "mean of the frame's map and those of its three mirror images. The no-closer-look row never searches "
+              "a frame of skin again as tiles when the frame search found nothing."]
     verdict = "the default" if result["learned_default"] else "not the default"
     lines += ["", f"Decision: the learned localiser is {verdict}. After a change of default, `skindoctor evaluate "
               "--split` re-chooses the card's thresholds through the new default and scores the test parts "
@@ -109,9 +137,11 @@ def main() -> None:
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--split", default="models/split.csv")
     ap.add_argument("--model-dir", default="models")
+    ap.add_argument("--compare-with", help="another model folder whose learned localiser to add as a row")
     ap.add_argument("--out", default="docs/localizer_choice.md")
     args = ap.parse_args()
-    result = compare(Path(args.data), Path(args.split), Path(args.model_dir))
+    result = compare(Path(args.data), Path(args.split), Path(args.model_dir),
+                     Path(args.compare_with) if args.compare_with else None)
     Path(args.out).with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     write_report(Path(args.out), result)
 

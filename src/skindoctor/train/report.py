@@ -104,7 +104,8 @@ def _localizer_line(card: ModelCard) -> str:
     second = ("" if loc.confirm_below is None
               else f", boxes with a peak below {loc.confirm_below} checked again on the frame's mirror images")
     return (f"learned, `{loc.files[loc.variant]}` ({loc.variant}; frame shrunk to a {loc.long_side}-px long side, "
-            f"presence threshold {loc.present_threshold:.3f}{second}); {role}")
+            f"presence threshold {loc.present_threshold:.3f}{second}; a frame of skin where nothing was found is "
+            "searched again closer up, as overlapping tiles); " + role)
 
 
 def render(card: ModelCard) -> str:
@@ -118,6 +119,9 @@ def render(card: ModelCard) -> str:
         f"normalised with mean {list(card.input.mean)} and std {list(card.input.std)}",
         "- Files: " + ", ".join(f"`{v}` ({k})" for k, v in card.files.items()) + f"; default `{card.default_variant}`",
         f"- Calibration temperature (fitted on the validation split): {card.temperature:.3f}",
+        f"- A photo's crop is classified as {card.photo_views} of its mirror images (as it is, left-right, "
+        "upside-down, both) and the probabilities averaged; a live frame as one, the 3-second hold averaging over "
+        "frames" if card.photo_views > 1 else "- A photo's crop is classified as it is",
         f"- Lesion localiser: {_localizer_line(card)}",
         "- Malignant-score threshold "
         f"(summed probability of {', '.join(c.code for c in classes if c.can_be_malignant)}; "
