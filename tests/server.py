@@ -16,10 +16,12 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, app, ws_max_size: int = 4 * 1024 * 1024):
+    def __init__(self, app, ws_max_size: int = 4 * 1024 * 1024, **options):
+        """``options``: more of uvicorn's (``skindoctor.web.server.uvicorn_options`` serves as ``serve`` does)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", ws_max_size=ws_max_size)
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                **{"ws_max_size": ws_max_size, **options})
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

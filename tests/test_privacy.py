@@ -65,7 +65,7 @@ def test_client_vanishing_mid_upload_leaves_the_server_serving(server):
     host, port = "127.0.0.1", int(server.url.rsplit(":", 1)[1])
     for _ in range(5):
         with socket.create_connection((host, port), timeout=5) as s:
-            s.sendall(b"POST /api/v1/diagnose HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+            s.sendall(b"POST /api/v1/diagnose HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
                       b"boundary=b\r\nContent-Length: 5000000\r\n\r\n--b\r\nContent-Disposition: form-data; "
                       b'name="file"; filename="a.jpg"\r\n\r\n' + b"\xff\xd8" + b"0" * 10000)
     assert httpx.get(server.url + "/healthz", timeout=10).json()["status"] == "ok"
@@ -77,7 +77,7 @@ def test_stalled_upload_times_out_with_504():
     with LiveServer(create_app(get_settings(model_dir=MODELS, llm_provider="none", request_timeout=1.0))) as s:
         port = int(s.url.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-            sock.sendall(b"POST /api/v1/diagnose HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
+            sock.sendall(b"POST /api/v1/diagnose HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; "
                          b"boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n")  # ...and then nothing more
             reply = b""
             while b"\r\n\r\n" not in reply or len(reply.split(b"\r\n\r\n", 1)[1]) < int(

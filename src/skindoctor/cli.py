@@ -198,24 +198,25 @@ def cmd_advise(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    import uvicorn
-
     from .config import get_settings
-    from .web.app import create_app
     from .web.security import bind_policy
+    from .web.server import serve
 
     settings = get_settings(model_dir=args.model_dir, model_variant=args.variant, host=args.host, port=args.port,
-                            access_token=args.token, lang=args.lang)
+                            access_token=args.token, lang=args.lang, workers=args.workers,
+                            allowed_hosts=args.allowed_host)
     warning = bind_policy(settings.host, args.expose, settings.access_token)
     if warning:
         print(warning, file=sys.stderr)
-    app = create_app(settings)
+    app = None  # with several workers, each builds its own app from the environment (the supervisor loads no model)
+    if settings.workers == 1:
+        from .web.app import create_app
+
+        app = create_app(settings)
     scheme = "https" if args.ssl_certfile else "http"
-    print(f"AI Skin Doctor on {scheme}://{settings.host}:{settings.port}/  (kiosk: /kiosk, API docs: /docs)",
-          file=sys.stderr)
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
-                ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
-                ws_max_size=settings.max_frame_bytes + 1024, timeout_keep_alive=5)
+    print(f"AI Skin Doctor on {scheme}://{settings.host}:{settings.port}/  (kiosk: /kiosk, API docs: /docs)"
+          + (f", {settings.workers} worker processes" if settings.workers > 1 else ""), file=sys.stderr)
+    serve(settings, app, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
     return 0
 
 
@@ -430,6 +431,10 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--ssl-certfile", help="TLS certificate (phones only give the camera to HTTPS pages on the LAN)")
     sv.add_argument("--ssl-keyfile", help="TLS private key")
     sv.add_argument("--lang", choices=LANGUAGES, help=_setting("the page's first language", "lang"))
+    sv.add_argument("--workers", type=int, help=_setting("server processes (each loads the model; behind a proxy, "
+                                                         "see docs/deployment.md)", "workers"))
+    sv.add_argument("--allowed-host", action="append", help="a Host name clients use besides loopback and --host "
+                    "(repeatable; e.g. the proxy's public name; SKINDOCTOR_ALLOWED_HOSTS as a JSON list)")
     _add_model_args(sv)
     sv.set_defaults(func=cmd_serve)
 

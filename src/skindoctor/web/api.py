@@ -1,4 +1,5 @@
-"""REST endpoints: diagnose an uploaded photo, stream care advice, the model card, health."""
+"""REST endpoints: diagnose an uploaded photo (``uploads``: the one route with a large body), stream care
+advice, the model card, health."""
 
 from __future__ import annotations
 
@@ -15,31 +16,44 @@ from ..advice.knowledge import class_names, load_knowledge
 from ..errors import ImageTooLargeError, InputError
 from ..i18n import LANGUAGES
 from ..results import AnalysisOut, analysis_out
-from ..vision.image_io import decode_image
+from ..vision.image_io import decode_scaled
 from .schemas import AdviceIn, ErrorOut
 from .services import ServicesDep
 
 router = APIRouter(prefix="/api/v1")
+uploads = APIRouter(prefix="/api/v1")
 ERRORS = {400: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}}
 
 
 async def read_upload(file: UploadFile, limit: int) -> bytes:
+    """The upload's bytes (its in-memory file is released: one copy stays, until decoded)."""
     data = await file.read(limit + 1)
+    await file.close()
     if len(data) > limit:
         raise ImageTooLargeError(f"{file.filename or 'upload'}: over the {limit / 1e6:.0f} MB upload limit")
     return data
 
 
-@router.post("/diagnose", response_model=AnalysisOut, responses=ERRORS)
+@uploads.post("/diagnose", response_model=AnalysisOut, responses=ERRORS)
 async def diagnose(services: ServicesDep, file: UploadFile = File(..., description="a photo of the skin lesion"),
                    lang: Literal[LANGUAGES] = Query("en")) -> AnalysisOut:  # type: ignore[valid-type]
     """Quality check, lesion box, calibrated probabilities, top classes, urgency and knowledge-base advice."""
     settings = services.settings
     data = await read_upload(file, settings.max_upload_bytes)
-    image = await run_in_threadpool(decode_image, data, file.filename or "upload", settings.max_image_pixels,
-                                    settings.max_upload_bytes)
+    image, scale = await run_in_threadpool(decode_scaled, data, file.filename or "upload", settings.max_image_pixels,
+                                           settings.max_upload_bytes, settings.max_decoded_pixels,
+                                           settings.max_decode_bytes)
+    del data
     analysis = await run_in_threadpool(services.pipeline.analyse, image)
-    return analysis_out(analysis, services.advisor, lang)
+    return in_file_pixels(analysis_out(analysis, services.advisor, lang), scale)
+
+
+def in_file_pixels(out: AnalysisOut, scale: float) -> AnalysisOut:
+    """The boxes in the uploaded photo's pixels (it was analysed shrunk by ``1 / scale``)."""
+    if scale == 1.0:
+        return out
+    return out.model_copy(update={k: [round(v * scale) for v in box] if box else box
+                                  for k, box in (("box", out.box), ("crop_box", out.crop_box))})
 
 
 @router.post("/advice", responses=ERRORS)

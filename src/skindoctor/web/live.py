@@ -8,7 +8,8 @@ JSON commands: ``{"type": "reset"}``, ``{"type": "config", "lang": "ko"}``. Answ
 Each frame answer carries the hold (progress, leading candidate, the hold's mean confidence — the figure the
 card will show — and ``undecided`` with a message once no result came within ``decide`` seconds); the one that
 confirms carries the diagnosis, its advice, the analysed square and the heat map. Query parameters: ``lang``,
-``hold`` (seconds to hold), ``decide`` (seconds before saying why there is no result).
+``hold`` (seconds to hold, 0.5–30), ``decide`` (seconds before saying why there is no result, 3–120); other
+values are refused with 422. The security middleware checks Host, Origin and token first.
 Frames are decoded in memory and dropped after analysis; nothing is stored.
 """
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -24,24 +26,25 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from .. import i18n
-from ..errors import SkinDoctorError
+from ..errors import InputError, SkinDoctorError
 from ..results import frame_out
 from ..vision.image_io import decode_image
-from .security import websocket_allowed
 from .services import Services, ServicesDep
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 MAX_BAD_MESSAGES = 20
+SECONDS = {"hold": (0.5, 30.0), "decide": (3.0, 120.0)}  # the range each query parameter may take
 
 
 @router.websocket("/api/v1/live")
-async def live(ws: WebSocket, services: ServicesDep, lang: str = "en", hold: float | None = None,
-               decide: float | None = None):
+async def live(ws: WebSocket, services: ServicesDep, lang: str = "en", hold: str | None = None,
+               decide: str | None = None):
     settings = services.settings
-    if not websocket_allowed(ws, settings):
-        await ws.send_denial_response(JSONResponse({"error": "unauthorized", "detail": "access token required"},
-                                                   status_code=401))
+    try:
+        hold_seconds, decide_seconds = _seconds("hold", hold), _seconds("decide", decide)
+    except InputError as e:
+        await ws.send_denial_response(JSONResponse({"error": "InvalidRequest", "detail": str(e)}, status_code=422))
         return
     if not services.try_open_live():
         await ws.send_denial_response(JSONResponse(
@@ -51,8 +54,6 @@ async def live(ws: WebSocket, services: ServicesDep, lang: str = "en", hold: flo
     try:
         await ws.accept()
         lang = i18n.language(lang)
-        hold_seconds = min(max(hold, 0.5), 30.0) if hold else None
-        decide_seconds = min(max(decide, 3.0), 120.0) if decide else None
         pipeline = services.live_pipeline(hold_seconds, decide_seconds)
         min_interval, last = 1.0 / settings.live_max_rate, 0.0
         bad = 0
@@ -93,8 +94,23 @@ async def live(ws: WebSocket, services: ServicesDep, lang: str = "en", hold: flo
         services.close_live()
 
 
+def _seconds(name: str, raw: str | None) -> float | None:
+    """A query parameter in seconds, within its range (``InputError`` if not a finite number in it)."""
+    if raw is None:
+        return None
+    low, high = SECONDS[name]
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not low <= value <= high:  # NaN compares false: refused too; infinities are out of range
+        raise InputError(f"{name}: expected a number of seconds from {low:g} to {high:g}")
+    return value
+
+
 def _analyse(pipeline, services: Services, data: bytes, t: float, lang: str) -> dict:
-    image = decode_image(data, "frame", services.settings.max_image_pixels, services.settings.max_frame_bytes)
+    s = services.settings
+    image = decode_image(data, "frame", s.max_image_pixels, s.max_frame_bytes, s.max_decoded_pixels, s.max_decode_bytes)
     result = pipeline.process(image, t)
     size = (image.shape[1], image.shape[0])
     return frame_out(result, services.advisor, lang, size).model_dump(mode="json", by_alias=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -15,10 +16,12 @@ router = APIRouter()
 
 @router.get("/healthz")
 async def healthz(services: ServicesDep) -> dict:
+    """Up, with what runs; ``worker`` is the answering process (one of ``serve --workers N``)."""
     clf = services.classifier
     localizer = services.pipeline.localizer
     return {"status": "ok", "model": clf.card.name, "variant": clf.variant, "classes": len(clf.classes),
-            "localizer": getattr(localizer, "name", type(localizer).__name__), "live_sessions": services.live_sessions}
+            "localizer": getattr(localizer, "name", type(localizer).__name__), "live_sessions": services.live_sessions,
+            "worker": os.getpid()}
 
 
 @router.get("/", include_in_schema=False)
