@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import onnxruntime as ort
 
 from ..errors import ModelError
-from ..model_card import ModelCard, default_models_dir, load_card
+from ..model_card import InputSpec, ModelCard, default_models_dir, load_card
 from .preprocess import to_tensor
 
 OUTPUT_NAME, CAM_OUTPUT = "logits", "cam"  # the model's outputs (the second is optional)
@@ -136,3 +137,22 @@ def _views(batch: np.ndarray, views: int) -> np.ndarray:
 def _mean_of_views(probs: np.ndarray, views: int) -> np.ndarray:
     """(views·N)×K probabilities → N×K, each image's mean over its views."""
     return probs.reshape(views, -1, probs.shape[-1]).mean(axis=0)
+
+
+@runtime_checkable
+class Classifier(Protocol):
+    """What the photo path and the pipeline need of a classifier (``OnnxClassifier`` is one; a model of one's own
+    drops in by passing it to ``Pipeline``): the card it goes with, its input, and predictions for crops."""
+
+    card: ModelCard  # its classes, thresholds (``reject_threshold``) and ``photo_views``
+    spec: InputSpec  # the model's input: crops are resized to ``spec.size`` squares
+    classes: tuple[str, ...]  # the card's lesion classes, in the order of ``Prediction.probs``
+    reject_index: int | None  # the model's "not a lesion" output, if it has one
+
+    def predict(self, crop: np.ndarray, views: int = 1) -> Prediction:
+        """One RGB uint8 crop (any size) → calibrated prediction, averaged over ``views`` of its mirror images."""
+        ...
+
+    def predict_batch(self, crops: list[np.ndarray], views: int = 1) -> list[Prediction]:
+        """Several crops, one prediction each."""
+        ...

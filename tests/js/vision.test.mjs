@@ -1,0 +1,89 @@
+// vision.js against vision/quality.py, localize.py and preprocess.py (OpenCV) on the golden frames and pictures.
+import assert from "node:assert/strict";
+import test from "node:test";
+
+import {
+  checkFrame, checkLesion, locateByColour, resizeArea, resizeLinear, resizeSquare, squareCrop, workingCopy,
+} from "../../src/skindoctor/web/static/ondevice/vision.js";
+import { agree, differences, digestOf, golden, picture } from "./parity.mjs";
+
+// Where vision.js is known to differ from OpenCV (as pinned) by a level in some pixel values: its exact checks are
+// reported as TODO, not failures, until vision.js is fixed. The decisions must agree meanwhile.
+const KNOWN = {
+  "area, whole-number factors, an even area": "OpenCV averages each block at once (2×2: halves rounded up), vision.js in "
+    + "two float32 passes: a level apart where the mean is a half (the gate's 64×48 thumbnail of a 128×96 copy)",
+  "area, enlarging": "OpenCV's INTER_AREA enlarges almost as nearest-neighbour does, vision.js bilinearly (the working "
+    + "copy of a picture under 128 px, the gate's thumbnail of a copy under 64×48)",
+  "linear, enlarging": "OpenCV's bilinear enlarging rounds some values a level apart (crops under the model's size)",
+  gray: "cv2.COLOR_RGB2GRAY (sharpness) has 15-bit weights (9798, 19235, 3735), vision.js the 14-bit YCrCb ones",
+};
+const { bundle } = golden("bundle.json");
+const frames = golden("frames.json").cases, size = bundle.model.input.size;
+
+function analyse(frame) {  // Engine.analyse's steps up to the classifier, each step's answer
+  const small = workingCopy(frame, bundle.work_side);
+  const quality = checkFrame(small, bundle.gate), loc = locateByColour(frame, small, bundle.localizer);
+  let cropBox = null, square = null, view = null;
+  if (loc.box) {
+    const cut = squareCrop(frame, loc.box);
+    square = resizeSquare(cut.crop, size);
+    cropBox = cut.cropBox;
+    view = Math.min(cut.crop.width, cut.crop.height) >= size ? square : cut.crop;
+  }
+  const lesion = checkLesion({ ok: true, reason: "ok", metrics: quality.metrics }, loc, view, bundle.gate);
+  return { small: digestOf(small), frame_quality: quality, loc, crop_box: cropBox, square: square && digestOf(square),
+    lesion_quality: lesion };
+}
+const answers = frames.map(({ in: c }) => analyse(picture(c.frame)));
+
+test("frames: the same gate reasons, lesion boxes and crops; measurements within 1 %", () => {
+  assert.equal(bundle.localizer.name, "colour");
+  const decisions = (a) => ({ frame: a.frame_quality.reason, box: a.loc.box, crop: a.crop_box, lesion: a.lesion_quality.reason });
+  const measured = (a) => ({ frame: a.frame_quality.metrics, lesion: a.lesion_quality.metrics, loc: a.loc });
+  const wrong = frames.flatMap(({ in: c, out: py }, i) => [
+    ...differences(decisions(py), decisions(answers[i]), c.name),
+    ...differences(measured(py), measured(answers[i]), c.name, (x) => 0.01 * Math.max(1, Math.abs(x))),
+  ]);
+  agree(wrong);
+});
+
+// Python measures contrast and sharpness in float32: numbers within 5e-5, or a millionth of their size
+const float32 = (x) => Math.max(5e-5, 1e-6 * Math.abs(x));
+
+test("frames: every step exactly", { todo: Object.values(KNOWN).join("; ") }, () => {
+  const wrong = frames.flatMap(({ in: c, out: py }, i) => differences(py, answers[i], c.name, float32));
+  agree(wrong);
+});
+
+function resizePath(op, img, w, h) {  // which of OpenCV's code paths a resize takes
+  if (w > img.width || h > img.height) return `${op}, enlarging`;
+  const fx = img.width / w, fy = img.height / h;  // OpenCV's own path for whole-number factors
+  if (op === "area" && Number.isInteger(fx) && Number.isInteger(fy) && (fx * fy) % 2 === 0) {
+    return "area, whole-number factors, an even area";
+  }
+  return `${op}, shrinking`;
+}
+
+const resizes = {};  // path → [what, Python's digest, vision.js's]
+for (const [n, { in: c, out: py }] of golden("resize.json").cases.entries()) {
+  const img = picture(c.image), add = (op, w, h, what, expected, js) => {
+    (resizes[resizePath(op, img, w, h)] ??= []).push([`picture ${n} (${img.width}×${img.height}) ${what}`, expected, js]);
+  };
+  c.to.forEach(([w, h], i) => {
+    add("area", w, h, `area → ${w}×${h}`, py.area[i], () => resizeArea(img, w, h));
+    add("linear", w, h, `linear → ${w}×${h}`, py.linear[i], () => resizeLinear(img, w, h));
+  });
+  for (const [side, expected] of Object.entries(py.square)) {
+    const n = Number(side), op = Math.min(img.width, img.height) > n ? "area" : "linear";
+    add(op, n, n, `model square ${n}`, expected, () => resizeSquare(img, n));
+  }
+  const { width: w, height: h } = py.working_copy;
+  add("area", w, h, "working copy", py.working_copy, () => workingCopy(img, bundle.work_side));
+}
+
+for (const [path, checks] of Object.entries(resizes).sort()) {
+  test(`resizing: ${path}`, { todo: KNOWN[path] }, () => {
+    const wrong = checks.flatMap(([what, expected, js]) => differences(expected, digestOf(js()), what));
+    agree(wrong);
+  });
+}
