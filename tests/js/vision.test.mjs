@@ -15,7 +15,6 @@ const KNOWN = {
   "area, enlarging": "OpenCV's INTER_AREA enlarges almost as nearest-neighbour does, vision.js bilinearly (the working "
     + "copy of a picture under 128 px, the gate's thumbnail of a copy under 64×48)",
   "linear, enlarging": "OpenCV's bilinear enlarging rounds some values a level apart (crops under the model's size)",
-  gray: "cv2.COLOR_RGB2GRAY (sharpness) has 15-bit weights (9798, 19235, 3735), vision.js the 14-bit YCrCb ones",
 };
 const { bundle } = golden("bundle.json");
 const frames = golden("frames.json").cases, size = bundle.model.input.size;

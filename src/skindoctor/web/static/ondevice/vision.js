@@ -183,7 +183,8 @@ export function toLab(img) {
   return out;
 }
 
-const luma = (r, g, b) => (r * 4899 + g * 9617 + b * 1868 + 8192) >> 14;  // OpenCV's fixed-point Y (gray)
+const luma = (r, g, b) => (r * 4899 + g * 9617 + b * 1868 + 8192) >> 14;  // OpenCV's fixed-point Y of YCrCb
+const grey = (r, g, b) => (r * 9798 + g * 19235 + b * 3735 + 16384) >> 15;  // OpenCV's fixed-point RGB2GRAY
 
 // ---------- binary masks ----------
 const DISK5 = [[0, -2], [-2, -1], [-1, -1], [0, -1], [1, -1], [2, -1], [-2, 0], [-1, 0], [0, 0], [1, 0], [2, 0],
@@ -388,11 +389,12 @@ export function tiles(width, height, grid, overlap) {  // segment.tiles: grid ×
 export async function lookWiderByNetwork(frame, cfg, run) {  // SegmentLocalizer.look_wider: the frame's tiles, closer up
   const parts = tiles(frame.width, frame.height, cfg.wider_grid, cfg.wider_overlap);
   const [iw, ih] = inputSize(parts[0][2] - parts[0][0], parts[0][3] - parts[0][1], cfg.long_side);
+  const threshold = cfg.closer_threshold ?? cfg.present_threshold;
   let best = null;
   for (const part of parts) {
     const view = resizeArea(cropImage(frame, ...part), iw, ih);
     const region = await networkRegion(view, cfg, run);
-    if (region && region.peak >= cfg.present_threshold && (!best || region.peak > best.region.peak)) best = { region, view, part };
+    if (region && region.peak >= threshold && (!best || region.peak > best.region.peak)) best = { region, view, part };
   }
   if (!best) return { box: null, area_fraction: 0, contrast: 0 };
   const [x0, y0, x1, y1] = best.part;
@@ -435,7 +437,7 @@ export function checkFrame(small, gate) {  // QualityGate.check_frame: light and
 
 function sharpness(img) {  // variance of cv2.Laplacian(gray, CV_32F) (ksize 1, reflected border)
   const { width: w, height: h, data } = img, gray = new Float64Array(w * h);
-  for (let i = 0; i < w * h; i++) gray[i] = luma(data[3 * i], data[3 * i + 1], data[3 * i + 2]);
+  for (let i = 0; i < w * h; i++) gray[i] = grey(data[3 * i], data[3 * i + 1], data[3 * i + 2]);
   let sum = 0, sq = 0;
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
     const v = gray[y * w + reflect101(x - 1, w)] + gray[y * w + reflect101(x + 1, w)]
