@@ -117,6 +117,8 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["models"], help="model folders whose learned localiser to score")
     ap.add_argument("--part", default="test")
     ap.add_argument("--wide", type=int, default=300, help="wide-field frames")
+    ap.add_argument("--closer", type=float, nargs="*", default=[],
+                    help="more rows: the closer look with these thresholds instead of the card's")
     ap.add_argument("--out", default="docs/phone_localization.md")
     args = ap.parse_args()
     data, split_csv = Path(args.data), Path(args.split)
@@ -130,10 +132,12 @@ def main() -> None:
         localizer = SegmentLocalizer(Path(folder), spec)
         regions = [region_mask(localizer, im) for im in images]
         mask_ious = [mask_iou(r, m) if r is not None else 0.0 for r, m in zip(regions, primaries)]
-        for wider in (False, True):
+        for wider, closer in [(False, None), (True, spec.closer_threshold)] + [(True, t) for t in args.closer]:
+            localizer.spec = spec.model_copy(update={"closer_threshold": closer})
             looker = AsTheProductLooks(localizer, wider)
-            row = {"localiser": f"`{folder}` ({spec.files[spec.variant]})",
-                   "look": "frame, then closer on skin" if wider else "frame only",
+            look = "frame only" if not wider else "frame, then closer on skin" + (
+                f" (closer threshold {closer:.3f})" if closer else "")
+            row = {"localiser": f"`{folder}` ({spec.files[spec.variant]})", "look": look,
                    "photos": score_lesions(looker, images, primaries) | {"mask_iou": float(np.mean(mask_ious))},
                    "wide": score_lesions(looker, [w.image for w in wide], [w.mask for w in wide])}
             looker.closer = 0

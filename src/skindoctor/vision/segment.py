@@ -166,17 +166,18 @@ class SegmentLocalizer:
 
     def look_wider(self, frame: np.ndarray) -> Localization:
         """The frame searched again as overlapping tiles (``tiles``), each at the network's input size, in one
-        batched run: the surest region that reaches the presence threshold, or none."""
+        batched run: the surest region that reaches the card's ``closer_threshold`` (else the presence threshold),
+        or none."""
         h, w = frame.shape[:2]
         parts = tiles(w, h)
         size = input_shape(parts[0].width, parts[0].height, self.spec.long_side)
         views = [cv2.resize(frame[t.y0:t.y1, t.x0:t.x1], size, interpolation=cv2.INTER_AREA) for t in parts]
         self.wider_looks += 1
+        threshold = self.spec.closer_threshold or self.spec.present_threshold
         best = None
         for view, part, prob in zip(views, parts, self._probabilities(views)):
             region = lesion_region(prob, self.spec, lambda view=view: self.mirrored_heatmaps(view))
-            if region is not None and region.peak >= self.spec.present_threshold and (
-                    best is None or region.peak > best[0].peak):
+            if region is not None and region.peak >= threshold and (best is None or region.peak > best[0].peak):
                 best = region, view, part
         if best is None:
             return Localization(None, 0.0, 0.0)

@@ -61,7 +61,8 @@ def localizer_settings(services: Services) -> dict:
         return {"name": "learned", "url": _url("localizer", model_files(services)["localizer"]),
                 "long_side": spec.long_side, "mean": list(spec.mean), "std": list(spec.std),
                 "mask_threshold": spec.mask_threshold, "present_threshold": spec.present_threshold,
-                "confirm_below": spec.confirm_below, "wider_grid": WIDER_GRID, "wider_overlap": WIDER_OVERLAP}
+                "confirm_below": spec.confirm_below, "wider_grid": WIDER_GRID, "wider_overlap": WIDER_OVERLAP,
+                "closer_threshold": spec.closer_threshold}
     if isinstance(localizer, LesionLocalizer):
         return {"name": "colour", "channel_weights": CHANNEL_WEIGHTS.tolist(),
                 "min_area": localizer.min_area, "min_contrast": localizer.min_contrast}
