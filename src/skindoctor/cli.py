@@ -361,7 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="fine-tune MobileNetV2 on a lesion dataset (needs the [train] extra)",
-                       description="Flags not given take TrainConfig's defaults (skindoctor/train/train.py).")
+                       description="Flags not given take TrainConfig's defaults (skindoctor/train/train.py). "
+                                   "Under torchrun (torchrun --nproc_per_node=N -m skindoctor.cli train ...) it "
+                                   "trains data-parallel on N processes; rank 0 writes --out.")
     _add_data_args(t)
     t.add_argument("--weights", help="local ImageNet MobileNetV2 state dict")
     t.add_argument("--init", choices=["imagenet", "random"], default="imagenet")
@@ -369,12 +371,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--split", help="reuse this split CSV instead of making one")
     t.add_argument("--size", type=int)
     t.add_argument("--epochs", type=int)
-    t.add_argument("--batch-size", type=int)
+    t.add_argument("--batch-size", type=int, help="per process: under torchrun the global batch is N times this")
     t.add_argument("--lr", type=float)
     t.add_argument("--seed", type=int)
     t.add_argument("--workers", type=int)
     t.add_argument("--max-steps", type=int, help="cap steps per epoch (quick trials)")
-    t.add_argument("--steps-per-epoch", type=int, help="batches per epoch (default: one pass over the training set)")
+    t.add_argument("--steps-per-epoch", type=int,
+                   help="(global) batches per epoch (default: one pass over the training set)")
     t.add_argument("--init-checkpoint", help="start from a trained checkpoint instead (e.g. models/skindoctor-mnv2.pt)")
     t.add_argument("--batchnorm", choices=["restore", "freeze"],
                    help="restore: measure real BN statistics and train BN; freeze: keep the folded ImageNet BN")

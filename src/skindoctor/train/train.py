@@ -5,6 +5,9 @@ validation score improves, ``best.pt``. The score is the mean over domains (derm
 non-lesion…) of each domain's balanced accuracy, so a small phone set counts as much as a large
 dermoscopic one. Sampling gives each domain a fixed share of every batch. At the end the
 temperature is fitted on the (mixed-domain) validation split and stored in ``best.pt``.
+
+Under ``torchrun`` it trains data-parallel (``distributed.py``): ``batch_size`` is per process, the global batch
+is the world size times it, and rank 0 alone writes the split, log and checkpoints, validates and calibrates.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from tqdm import tqdm
 
 from ..model_card import InputSpec
 from ..vision.preprocess import center_square, normalize, to_tensor
+from . import distributed
 from .augment import augment
 from .collection import NONLESION, extend_split, split_collection
 from .data import Sample, append_split, load_images, split_by_group, split_names, write_split
@@ -106,9 +110,10 @@ def build_model(classes: list[str], weights: str | None, init_checkpoint: str | 
 @torch.no_grad()
 def predict_logits(model: nn.Module, loader: DataLoader) -> tuple[np.ndarray, np.ndarray]:
     model.eval()
+    device = next(model.parameters()).device
     logits, labels = [], []
     for x, y in loader:
-        logits.append(model(x.contiguous(memory_format=torch.channels_last)))
+        logits.append(model(x.to(device).contiguous(memory_format=torch.channels_last)).cpu())
         labels.append(y)
     return torch.cat(logits).numpy(), torch.cat(labels).numpy()
 
@@ -174,21 +179,27 @@ def train(samples: list[Sample], cfg: TrainConfig, split_file: str | Path | None
     """Train (or resume) and return the path of the calibrated ``best.pt``."""
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    handler = _log_to(out / "train.log")
+    ctx = distributed.setup()
+    handler = _log_to(out / "train.log") if ctx.main else None
     try:
-        return _train(samples, cfg, out, split_file)
+        return _train(samples, cfg, out, split_file, ctx)
     finally:
-        logging.getLogger().removeHandler(handler)
-        handler.close()
+        if handler:
+            logging.getLogger().removeHandler(handler)
+            handler.close()
+        distributed.teardown(ctx)
 
 
-def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str | Path | None) -> Path:
-    torch.manual_seed(cfg.seed)
+def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str | Path | None,
+           ctx: distributed.Context) -> Path:
+    torch.manual_seed(cfg.seed + ctx.rank)  # ranks differ in dropout only: DDP starts them all from rank 0's weights
     # the reject class, when present, is the last output
     classes = cfg.class_order or sorted({s.label for s in samples}, key=lambda c: (c == NONLESION, c))
     class_index = {c: i for i, c in enumerate(classes)}
     spec = InputSpec(size=cfg.size)
 
+    if not ctx.main:
+        ctx.barrier()  # rank 0 writes or extends the split file first: one writer
     split_path = Path(split_file) if split_file else out / "split.csv"
     if split_path.is_file():  # images new to it join their group's part, or a part of their own group's
         known = split_names(split_path)
@@ -201,6 +212,9 @@ def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str |
         split = split_collection(samples, seed=cfg.seed) if len({s.domain for s in samples}) > 1 \
             else split_by_group(samples, seed=cfg.seed)
         write_split(samples, split, split_path)
+    if ctx.main:
+        ctx.barrier()
+    split = ctx.broadcast(split)  # rank 0's: the file keys images by name alone, and names may repeat
     parts = {k: [s for s in samples if split[str(s.path)] == k] for k in ("train", "val", "test")}
     log.info("split %s: %s", split_path, {k: len(v) for k, v in parts.items()})
 
@@ -211,25 +225,26 @@ def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str |
 
     sample_w, loss_w = class_balance(parts["train"], classes, cfg.domain_shares)
     log.info("loss weights %s", dict(zip(classes, loss_w.tolist())))
-    steps = cfg.steps_per_epoch or len(train_ds) // cfg.batch_size
+    batch = cfg.batch_size * ctx.world  # the global batch; steps (and the schedule) count global batches
+    steps = cfg.steps_per_epoch or len(train_ds) // batch
     if cfg.max_steps_per_epoch:
         steps = min(steps, cfg.max_steps_per_epoch)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    sampler = WeightedRandomSampler(sample_w, steps * cfg.batch_size, replacement=True, generator=gen)
+    sampler = distributed.ShardedWeightedSampler(sample_w, steps, cfg.batch_size, cfg.seed, ctx.rank, ctx.world)
     # forkserver: a worker forked from a process whose OpenMP pool already ran can deadlock
     train_dl = DataLoader(train_ds, cfg.batch_size, sampler=sampler, num_workers=cfg.workers,
                           worker_init_fn=_worker_init, drop_last=True,
                           multiprocessing_context="forkserver" if cfg.workers else None)
     val_dl = DataLoader(val_ds, 64, num_workers=0)
 
-    model = build_model(classes, cfg.weights, cfg.init_checkpoint).to(memory_format=torch.channels_last)
+    model = build_model(classes, cfg.weights, cfg.init_checkpoint).to(ctx.device, memory_format=torch.channels_last)
     val_domains = [s.domain for s in parts["val"]]
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * steps
     warm = max(1, int(cfg.warmup_epochs * steps))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: min((k + 1) / warm, 0.5 * (1 + np.cos(np.pi * min(1.0, (k - warm) / max(1, total - warm))))))
-    criterion = nn.CrossEntropyLoss(weight=loss_w, label_smoothing=cfg.label_smoothing)
+    criterion = (nn.CrossEntropyLoss(weight=loss_w, label_smoothing=cfg.label_smoothing) if ctx.world == 1
+                 else distributed.GlobalBatchLoss(loss_w, cfg.label_smoothing, ctx.world)).to(ctx.device)
     start_epoch, best = 0, -1.0
     history: list[dict] = []
     last = out / "last.pt"
@@ -241,23 +256,26 @@ def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str |
         start_epoch, best, history = ck["epoch"] + 1, ck["best"], ck["history"]
         log.info("resumed from %s at epoch %d (best val score %.4f)", last, start_epoch, best)
     elif cfg.batchnorm == "restore" and (cfg.weights or cfg.init_checkpoint):
-        calib = DataLoader(train_ds, cfg.batch_size, sampler=WeightedRandomSampler(
-            sample_w, 20 * cfg.batch_size, replacement=True, generator=torch.Generator().manual_seed(cfg.seed)),
+        calib = DataLoader(train_ds, batch, sampler=WeightedRandomSampler(
+            sample_w, 20 * batch, replacement=True, generator=torch.Generator().manual_seed(cfg.seed)),
             num_workers=0)
-        n = restore_batchnorm_statistics(model, (x.contiguous(memory_format=torch.channels_last) for x, _ in calib))
-        log.info("restored real statistics in %d BatchNorm layers (%d images)", n, 20 * cfg.batch_size)
+        n = restore_batchnorm_statistics(
+            model, (x.to(ctx.device).contiguous(memory_format=torch.channels_last) for x, _ in calib))
+        log.info("restored real statistics in %d BatchNorm layers (%d images)", n, 20 * batch)
+    net = ctx.wrap(model)
 
     for epoch in range(start_epoch, cfg.epochs):
-        model.train()
+        net.train()
         if cfg.batchnorm == "freeze" and (cfg.weights or cfg.init_checkpoint):
             freeze_batchnorm_statistics(model)  # folded BN: keep its identity statistics
         train_ds.epoch = epoch
-        sampler.generator.manual_seed(cfg.seed * 1000 + epoch)
+        sampler.set_epoch(epoch)
         running, seen, t0 = 0.0, 0, time.time()
         bar = tqdm(train_dl, total=steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", mininterval=10,
-                   disable=None)
+                   disable=None if ctx.main else True)
         for x, y in bar:
-            loss = criterion(model(x.contiguous(memory_format=torch.channels_last)), y)
+            x, y = x.to(ctx.device).contiguous(memory_format=torch.channels_last), y.to(ctx.device)
+            loss = criterion(net(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -265,30 +283,36 @@ def _train(samples: list[Sample], cfg: TrainConfig, out: Path, split_file: str |
             running += loss.item() * len(y)
             seen += len(y)
             bar.set_postfix(loss=f"{running / seen:.3f}")
-        logits, labels = predict_logits(model, val_dl)
-        score, per_domain = domain_score(logits, labels, val_domains)
-        acc = float((logits.argmax(1) == labels).mean())
-        row = {"epoch": epoch + 1, "train_loss": running / max(seen, 1), "val_acc": acc,
-               "val_bacc": float(balanced_accuracy_score(labels, logits.argmax(1))), "val_score": score,
-               "val_bacc_by_domain": per_domain, "seconds": time.time() - t0, "lr": sched.get_last_lr()[0]}
-        history.append(row)
-        log.info(json.dumps(row))
-        meta = {"classes": classes, "input": spec.model_dump(mode="json"), "config": asdict(cfg), "history": history}
-        if score > best:
-            best = score
-            torch.save({"model": model.state_dict(), **meta, "epoch": epoch + 1}, out / "best.pt")
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(), "epoch": epoch, "best": best,
-                    "history": history}, last)
+        running = ctx.mean(running)  # each rank holds its share of every global batch's loss
+        if ctx.main:
+            logits, labels = predict_logits(model, val_dl)
+            score, per_domain = domain_score(logits, labels, val_domains)
+            acc = float((logits.argmax(1) == labels).mean())
+            row = {"epoch": epoch + 1, "train_loss": running / max(seen, 1), "val_acc": acc,
+                   "val_bacc": float(balanced_accuracy_score(labels, logits.argmax(1))), "val_score": score,
+                   "val_bacc_by_domain": per_domain, "seconds": time.time() - t0, "lr": sched.get_last_lr()[0]}
+            history.append(row)
+            log.info(json.dumps(row))
+            meta = {"classes": classes, "input": spec.model_dump(mode="json"), "config": asdict(cfg),
+                    "history": history}
+            if score > best:
+                best = score
+                torch.save({"model": model.state_dict(), **meta, "epoch": epoch + 1}, out / "best.pt")
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                        "scheduler": sched.state_dict(), "epoch": epoch, "best": best,
+                        "history": history}, last)
+        ctx.barrier()  # the others wait for the checkpoints
 
     best_path = out / "best.pt"
-    ck = torch.load(best_path, map_location="cpu", weights_only=False)
-    model.load_state_dict(ck["model"])
-    logits, labels = predict_logits(model, val_dl)
-    ck["temperature"] = fit_temperature(logits, labels)
-    ck["history"] = history
-    torch.save(ck, best_path)
-    log.info("best epoch %d, val score %.4f, temperature %.3f", ck["epoch"], best, ck["temperature"])
+    if ctx.main:
+        ck = torch.load(best_path, map_location="cpu", weights_only=False)
+        model.load_state_dict(ck["model"])
+        logits, labels = predict_logits(model, val_dl)
+        ck["temperature"] = fit_temperature(logits, labels)
+        ck["history"] = history
+        torch.save(ck, best_path)
+        log.info("best epoch %d, val score %.4f, temperature %.3f", ck["epoch"], best, ck["temperature"])
+    ctx.barrier()
     return best_path
 
 
