@@ -117,26 +117,47 @@ def test_a_photo_is_judged_as_the_mean_of_its_mirror_images(classifier):
     alone = classifier.predict_batch(mirrors)
     for views in (2, 4):
         mean = classifier.predict(crop, views=views)
-        assert np.allclose(mean.probs, np.mean([p.probs for p in alone[:views]], axis=0), atol=1e-5)
+        # the views' full outputs (lesion classes and "not a lesion") averaged, then the lesion classes renormalised
+        lesion = np.mean([p.probs * (1 - p.not_lesion) for p in alone[:views]], axis=0)
+        assert np.allclose(mean.probs, lesion / lesion.sum(), atol=1e-5)
         assert mean.not_lesion == pytest.approx(np.mean([p.not_lesion for p in alone[:views]]), abs=1e-5)
         if mean.cam is not None:  # each view's map mirrored back onto the crop before averaging
-            back = [np.flip(p.cam, axes) for p, axes in zip(alone[:views], VIEW_AXES)]
+            back = [np.flip(p.cam, [a - 1 for a in axes]) for p, axes in zip(alone[:views], VIEW_AXES)]
             assert np.allclose(mean.cam, np.mean(back, axis=0), atol=1e-4)
     assert not np.allclose(alone[0].probs, alone[1].probs)  # the views do differ
     with pytest.raises(ValueError):
         classifier.predict(crop, views=5)
 
 
-def test_photos_use_the_cards_views_and_live_frames_one(classifier, monkeypatch):
+def test_photos_use_the_cards_views_and_live_frames_one_view_each_in_turn(classifier, monkeypatch):
     from skindoctor.stream.pipeline import Pipeline
 
+    card = classifier.card.model_copy(update={"photo_views": 4})
+    monkeypatch.setattr(classifier, "card", card)
     seen = []
     real = classifier.predict
-    monkeypatch.setattr(classifier, "predict", lambda crop, views=1: seen.append(views) or real(crop, views))
+    monkeypatch.setattr(classifier, "predict",
+                        lambda crop, views=1, first=0: seen.append((views, first)) or real(crop, views, first))
     pipeline = Pipeline(classifier)
     rng = np.random.default_rng(0)
     frame = np.clip(rng.normal((200, 150, 130), 6, (480, 640, 3)), 0, 255).astype(np.uint8)
     frame[200:280, 280:360] = (90, 55, 40)
     pipeline.analyse(frame)
-    pipeline.process(frame, 0.0)
-    assert seen == [classifier.card.photo_views, 1]
+    for k in range(6):
+        pipeline.process(frame, k / 15)
+    assert seen == [(4, 0), (1, 0), (1, 1), (1, 2), (1, 3), (1, 0), (1, 1)]
+    pipeline.reset()
+    pipeline.process(frame, 1.0)
+    assert seen[-1] == (1, 0)  # a new stream starts from the photo as it is
+
+
+def test_a_view_can_start_anywhere_and_wraps_round(classifier):
+    from skindoctor.vision.classifier import VIEW_AXES
+
+    crop = np.random.default_rng(5).integers(0, 255, (160, 160, 3), dtype=np.uint8)
+    alone = classifier.predict_batch([np.ascontiguousarray(np.flip(crop, [a - 2 for a in axes])) for axes in VIEW_AXES])
+    for first in range(4):
+        assert np.allclose(classifier.predict(crop, 1, first).probs, alone[first].probs, atol=1e-6)
+    wrapped = classifier.predict(crop, 2, 3)  # the last view and the first
+    lesion = sum(alone[k].probs * (1 - alone[k].not_lesion) for k in (3, 0))
+    assert np.allclose(wrapped.probs, lesion / lesion.sum(), atol=1e-5)

@@ -28,8 +28,9 @@ class Analysis:
 
 
 def analyse(frame: np.ndarray, classifier: OnnxClassifier, localizer: Localizer, gate: QualityGate,
-            views: int = 1) -> Analysis:
-    """One RGB uint8 picture through gate, localiser and classifier (its crop judged as ``views`` mirror images)."""
+            views: int = 1, first: int = 0) -> Analysis:
+    """One RGB uint8 picture through gate, localiser and classifier (its crop judged as ``views`` mirror images,
+    from view ``first``)."""
     small = working_copy(frame)
     quality = gate.check_frame(small)
     # A colour rule for skin misses some skin tones and lighting; with a model that can say "not a
@@ -49,7 +50,7 @@ def analyse(frame: np.ndarray, classifier: OnnxClassifier, localizer: Localizer,
     quality = gate.check_lesion(Quality(True, "ok", quality.metrics), loc, view)
     if not quality.ok:
         return Analysis(refused or quality, loc.box, crop_box)
-    pred = classifier.predict(square, views)
+    pred = classifier.predict(square, views, first)
     quality = gate.check_prediction(quality, pred.not_lesion, classifier.card.reject_threshold)
     if not quality.ok:
         return Analysis(refused or quality, loc.box, crop_box)
