@@ -68,7 +68,8 @@ def build(model_dir: Path, localizer: str, spec: dict | None = None, card=None, 
     return pipeline
 
 
-def compare(data: Path, split_csv: Path, model_dir: Path, other: Path | None = None) -> dict:
+def compare(data: Path, split_csv: Path, model_dir: Path, other: Path | None = None,
+            only: list[str] | None = None) -> dict:
     samples = read_collection(data)
     split = read_split(samples, split_csv)
     val = by_domain([s for s in samples if split[str(s.path)] == "val"])
@@ -79,6 +80,8 @@ def compare(data: Path, split_csv: Path, model_dir: Path, other: Path | None = N
                "learned, no closer look": {"localizer": "learned", "closer": False}}
     if other is not None:
         choices[f"learned from {other}"] = {"localizer": "learned", "other": other}
+    if only:
+        choices = {k: v for k, v in choices.items() if k in only}
     out: dict = {"thresholds": {}}
     for choice, how in choices.items():
         card = own_thresholds(build(model_dir, **how), labelled)
@@ -91,7 +94,8 @@ def compare(data: Path, split_csv: Path, model_dir: Path, other: Path | None = N
             out.setdefault(d, {})[choice] = {k: r[k] for k in FIGURES if k in r} | {"n": len(val[d])}
             print(d, choice, out[d][choice], flush=True)
     phone = out["phone"]
-    out["learned_default"] = (phone["learned"]["malignant_routine"] <= phone["colour"]["malignant_routine"]
+    out["learned_default"] = ("colour" in phone and "learned" in phone
+                              and phone["learned"]["malignant_routine"] <= phone["colour"]["malignant_routine"]
                               and phone["learned"]["balanced_accuracy"] >= phone["colour"]["balanced_accuracy"])
     return out
 
@@ -138,10 +142,11 @@ def main() -> None:
     ap.add_argument("--split", default="models/split.csv")
     ap.add_argument("--model-dir", default="models")
     ap.add_argument("--compare-with", help="another model folder whose learned localiser to add as a row")
+    ap.add_argument("--only", nargs="*", help="run only these rows (by name)")
     ap.add_argument("--out", default="docs/localizer_choice.md")
     args = ap.parse_args()
     result = compare(Path(args.data), Path(args.split), Path(args.model_dir),
-                     Path(args.compare_with) if args.compare_with else None)
+                     Path(args.compare_with) if args.compare_with else None, args.only)
     Path(args.out).with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
     write_report(Path(args.out), result)
 

@@ -274,10 +274,14 @@ def test_the_closer_look_tiles_cover_the_frame_and_overlap(width, height):
 
 
 @needs_ham
-def test_a_spot_small_in_a_wide_picture_is_found_closer_up(learned, test_split_samples):
-    """A held-out lesion shrunk into a large frame of skin: the closer look boxes it where the frame search may not."""
+def test_a_spot_small_in_a_wide_picture_is_found_closer_up(test_split_samples):
+    """A held-out lesion shrunk into a large frame of skin: the closer look boxes it where the frame search may not
+    (when the card turns the closer look on)."""
     from skindoctor.train.localizer import load_photos, mask_box
 
+    spec = load_card(MODELS).localizer
+    off = SegmentLocalizer(MODELS, spec.model_copy(update={"look_closer": False}))
+    learned = SegmentLocalizer(MODELS, spec.model_copy(update={"look_closer": True}))
     rng = np.random.default_rng(4)
     found = 0
     photos = load_photos(test_split_samples[:12])
@@ -289,6 +293,7 @@ def test_a_spot_small_in_a_wide_picture_is_found_closer_up(learned, test_split_s
         frame[y0:y0 + 150, x0:x0 + 200] = small
         truth = mask_box(mask)
         loc = learned.look_wider(frame)
+        assert off.look_wider(frame).box is None and off.wider_looks == 0
         if loc.box is not None:
             assert 0 <= loc.box.x0 < loc.box.x1 <= 1280 and 0 <= loc.box.y0 < loc.box.y1 <= 960
             found += loc.box.iou(type(truth)(truth.x0 + x0, truth.y0 + y0, truth.x1 + x0, truth.y1 + y0)) >= 0.3

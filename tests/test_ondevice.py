@@ -102,10 +102,18 @@ def test_browser_looks_closer_up_like_the_python_runtime(pw, tmp_path):
 
     import skindoctor
     from skindoctor.dev.widefield import wide_frames, write_set
+    from skindoctor.model_card import load_card
 
     folder = write_set(wide_frames(DATA, SPLIT, "test", n=24, seed=1), tmp_path / "wide")
     samples = [SimpleNamespace(path=p, domain="wide") for p in sorted((folder / "images").iterdir())]
-    settings = get_settings(model_dir=MODELS, llm_provider="none")
+    models = tmp_path / "models"  # a copy of the shipped models that looks closer up
+    models.mkdir()
+    card = load_card(MODELS)
+    for name in [*card.files.values(), *card.localizer.files.values()]:
+        shutil.copy2(MODELS / name, models / name)
+    card.localizer = card.localizer.model_copy(update={"look_closer": True})
+    card.save(models)
+    settings = get_settings(model_dir=models, llm_provider="none", localizer="learned")
     pipeline = skindoctor.load(settings=settings)
     browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
     with LiveServer(create_app(settings)) as server:

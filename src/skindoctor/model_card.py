@@ -53,6 +53,8 @@ class LocalizerSpec(BaseModel, frozen=True):
     confirm_below: float | None = Field(None, description="a box whose peak is below this is kept only if it holds on "
                                                         "the mean of this map and those of the frame's mirror images "
                                                         "(None: never looked at twice)")
+    look_closer: bool = Field(False, description="search a frame of skin where nothing was found again as tiles "
+                                                 "(turn it on only when validation photos show it pays)")
     closer_threshold: float | None = Field(None, description="peak probability a region found by the closer look "
                                                            "(the frame's tiles) needs (None: the presence threshold)")
     default: bool = Field(False, description="used unless SKINDOCTOR_LOCALIZER says otherwise; turn it on only when "

@@ -104,8 +104,9 @@ def _localizer_line(card: ModelCard) -> str:
     second = ("" if loc.confirm_below is None
               else f", boxes with a peak below {loc.confirm_below} checked again on the frame's mirror images")
     return (f"learned, `{loc.files[loc.variant]}` ({loc.variant}; frame shrunk to a {loc.long_side}-px long side, "
-            f"presence threshold {loc.present_threshold:.3f}{second}; a frame of skin where nothing was found is "
-            "searched again closer up, as overlapping tiles); " + role)
+            f"presence threshold {loc.present_threshold:.3f}{second}"
+            + ("; a frame of skin where nothing was found is searched again closer up, as overlapping tiles"
+               if loc.look_closer else "") + "); " + role)
 
 
 def render(card: ModelCard) -> str:

@@ -167,7 +167,9 @@ class SegmentLocalizer:
     def look_wider(self, frame: np.ndarray) -> Localization:
         """The frame searched again as overlapping tiles (``tiles``), each at the network's input size, in one
         batched run: the surest region that reaches the card's ``closer_threshold`` (else the presence threshold),
-        or none."""
+        or none; nothing when the card's ``look_closer`` is off."""
+        if not self.spec.look_closer:
+            return Localization(None, 0.0, 0.0)
         h, w = frame.shape[:2]
         parts = tiles(w, h)
         size = input_shape(parts[0].width, parts[0].height, self.spec.long_side)

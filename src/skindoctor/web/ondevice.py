@@ -62,7 +62,7 @@ def localizer_settings(services: Services) -> dict:
                 "long_side": spec.long_side, "mean": list(spec.mean), "std": list(spec.std),
                 "mask_threshold": spec.mask_threshold, "present_threshold": spec.present_threshold,
                 "confirm_below": spec.confirm_below, "wider_grid": WIDER_GRID, "wider_overlap": WIDER_OVERLAP,
-                "closer_threshold": spec.closer_threshold}
+                "look_closer": spec.look_closer, "closer_threshold": spec.closer_threshold}
     if isinstance(localizer, LesionLocalizer):
         return {"name": "colour", "channel_weights": CHANNEL_WEIGHTS.tolist(),
                 "min_area": localizer.min_area, "min_contrast": localizer.min_contrast}

@@ -387,6 +387,7 @@ export function tiles(width, height, grid, overlap) {  // segment.tiles: grid ×
 }
 
 export async function lookWiderByNetwork(frame, cfg, run) {  // SegmentLocalizer.look_wider: the frame's tiles, closer up
+  if (!cfg.look_closer) return { box: null, area_fraction: 0, contrast: 0 };
   const parts = tiles(frame.width, frame.height, cfg.wider_grid, cfg.wider_overlap);
   const [iw, ih] = inputSize(parts[0][2] - parts[0][0], parts[0][3] - parts[0][1], cfg.long_side);
   const threshold = cfg.closer_threshold ?? cfg.present_threshold;
