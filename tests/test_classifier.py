@@ -129,35 +129,16 @@ def test_a_photo_is_judged_as_the_mean_of_its_mirror_images(classifier):
         classifier.predict(crop, views=5)
 
 
-def test_photos_use_the_cards_views_and_live_frames_one_view_each_in_turn(classifier, monkeypatch):
+def test_photos_use_the_cards_views_and_live_frames_one(classifier, monkeypatch):
     from skindoctor.stream.pipeline import Pipeline
 
-    card = classifier.card.model_copy(update={"photo_views": 4})
-    monkeypatch.setattr(classifier, "card", card)
     seen = []
     real = classifier.predict
-    monkeypatch.setattr(classifier, "predict",
-                        lambda crop, views=1, first=0: seen.append((views, first)) or real(crop, views, first))
+    monkeypatch.setattr(classifier, "predict", lambda crop, views=1: seen.append(views) or real(crop, views))
     pipeline = Pipeline(classifier)
     rng = np.random.default_rng(0)
     frame = np.clip(rng.normal((200, 150, 130), 6, (480, 640, 3)), 0, 255).astype(np.uint8)
     frame[200:280, 280:360] = (90, 55, 40)
     pipeline.analyse(frame)
-    for k in range(6):
-        pipeline.process(frame, k / 15)
-    assert seen == [(4, 0), (1, 0), (1, 1), (1, 2), (1, 3), (1, 0), (1, 1)]
-    pipeline.reset()
-    pipeline.process(frame, 1.0)
-    assert seen[-1] == (1, 0)  # a new stream starts from the photo as it is
-
-
-def test_a_view_can_start_anywhere_and_wraps_round(classifier):
-    from skindoctor.vision.classifier import VIEW_AXES
-
-    crop = np.random.default_rng(5).integers(0, 255, (160, 160, 3), dtype=np.uint8)
-    alone = classifier.predict_batch([np.ascontiguousarray(np.flip(crop, [a - 2 for a in axes])) for axes in VIEW_AXES])
-    for first in range(4):
-        assert np.allclose(classifier.predict(crop, 1, first).probs, alone[first].probs, atol=1e-6)
-    wrapped = classifier.predict(crop, 2, 3)  # the last view and the first
-    lesion = sum(alone[k].probs * (1 - alone[k].not_lesion) for k in (3, 0))
-    assert np.allclose(wrapped.probs, lesion / lesion.sum(), atol=1e-5)
+    pipeline.process(frame, 0.0)
+    assert seen == [classifier.card.photo_views, 1]

@@ -26,10 +26,10 @@ class SureItIsANaevus:
         self.reject_index = None
         self.asked: list[tuple[tuple[int, ...], int]] = []
 
-    def predict(self, crop: np.ndarray, views: int = 1, first: int = 0) -> Prediction:
+    def predict(self, crop: np.ndarray, views: int = 1) -> Prediction:
         return self.predict_batch([crop], views)[0]
 
-    def predict_batch(self, crops: list[np.ndarray], views: int = 1, first: int = 0) -> list[Prediction]:
+    def predict_batch(self, crops: list[np.ndarray], views: int = 1) -> list[Prediction]:
         self.asked += [(c.shape, views) for c in crops]
         probs = np.full(len(self.classes), 0.1 / (len(self.classes) - 1))
         probs[self.classes.index("nv")] = 0.9

@@ -28,9 +28,8 @@ class Analysis:
 
 
 def analyse(frame: np.ndarray, classifier: OnnxClassifier, localizer: Localizer, gate: QualityGate,
-            views: int = 1, first: int = 0) -> Analysis:
-    """One RGB uint8 picture through gate, localiser and classifier (its crop judged as ``views`` mirror images,
-    from view ``first``)."""
+            views: int = 1) -> Analysis:
+    """One RGB uint8 picture through gate, localiser and classifier (its crop judged as ``views`` mirror images)."""
     small = working_copy(frame)
     quality = gate.check_frame(small)
     # A colour rule for skin misses some skin tones and lighting; with a model that can say "not a
@@ -50,7 +49,7 @@ def analyse(frame: np.ndarray, classifier: OnnxClassifier, localizer: Localizer,
     quality = gate.check_lesion(Quality(True, "ok", quality.metrics), loc, view)
     if not quality.ok:
         return Analysis(refused or quality, loc.box, crop_box)
-    pred = classifier.predict(square, views, first)
+    pred = classifier.predict(square, views)
     quality = gate.check_prediction(quality, pred.not_lesion, classifier.card.reject_threshold)
     if not quality.ok:
         return Analysis(refused or quality, loc.box, crop_box)

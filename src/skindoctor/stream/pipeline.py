@@ -66,7 +66,6 @@ class Pipeline:
         self.confirmer = confirmer or self._confirmer()
         self.stream_localizer = SteadyLocalizer(self.localizer, max_reuse=box_reuse)  # 0: search every frame
         self.classes = classifier.classes
-        self._frames = 0  # frames of this stream so far: which mirror view the next one is judged in
 
     def _confirmer(self, hold_seconds: float = default("hold_seconds"),
                    decide_seconds: float | None = default("decide_seconds")) -> HoldConfirmer:
@@ -83,18 +82,14 @@ class Pipeline:
     def reset(self) -> None:
         self.confirmer.reset()
         self.stream_localizer.reset()
-        self._frames = 0
 
     def analyse(self, image: np.ndarray) -> Analysis:
         """One picture (RGB uint8) through gate, localiser and classifier (no temporal state)."""
         return analyse(image, self.classifier, self.localizer, self.gate, self.classifier.card.photo_views)
 
     def process(self, frame: np.ndarray, t: float) -> FrameResult:
-        """One frame of a stream: the photo path (with the steady box, and the next of a photo's mirror views, so
-        the hold's mean over a still picture is the photo's answer at one view's cost) and the hold."""
-        view = self._frames % self.classifier.card.photo_views
-        self._frames += 1
-        analysis = analyse(frame, self.classifier, self.stream_localizer, self.gate, first=view)
+        """One frame of a stream: the photo path (with the steady box) and the hold."""
+        analysis = analyse(frame, self.classifier, self.stream_localizer, self.gate)
         quality, box, pred = analysis.quality, analysis.box, analysis.prediction
         hold = self.confirmer.update(t, pred.probs if pred else None, pred.not_lesion if pred else 0.0,
                                      reason=None if pred else quality.reason)

@@ -103,44 +103,35 @@ class OnnxClassifier:
         """Raw logits for a preprocessed float32 batch (N×3×S×S)."""
         return self.session.run([self.output_name], {self.input_name: batch})[0]
 
-    def predict(self, crop: np.ndarray, views: int = 1, first: int = 0) -> Prediction:
-        """One RGB uint8 crop (any size) → calibrated prediction, averaged over ``views`` of its mirror images
-        (from view ``first``: a live stream judges each frame in the next view)."""
-        return self.predict_batch([crop], views, first)[0]
+    def predict(self, crop: np.ndarray, views: int = 1) -> Prediction:
+        """One RGB uint8 crop (any size) → calibrated prediction, averaged over ``views`` of its mirror images."""
+        return self.predict_batch([crop], views)[0]
 
     def probabilities(self, batch: np.ndarray, views: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Preprocessed batch → (calibrated lesion-class probabilities, P(not a lesion)) per image, each the mean
         over its first ``views`` mirror images (``VIEW_AXES``), run as one batch."""
-        logits = self.logits(_views(batch, view_axes(views)))
+        logits = self.logits(_views(batch, views))
         return split_reject(_mean_of_views(softmax(logits, self.temperature), views), self.reject_index)
 
-    def predict_batch(self, crops: list[np.ndarray], views: int = 1, first: int = 0) -> list[Prediction]:
-        batch, axes = np.stack([to_tensor(c, self.spec) for c in crops]), view_axes(views, first)
+    def predict_batch(self, crops: list[np.ndarray], views: int = 1) -> list[Prediction]:
+        batch = np.stack([to_tensor(c, self.spec) for c in crops])
         if not self.has_cam:
-            logits = self.logits(_views(batch, axes))
-            probs, p_reject = split_reject(_mean_of_views(softmax(logits, self.temperature), views), self.reject_index)
+            probs, p_reject = self.probabilities(batch, views)
             return [Prediction(p, self.classes, float(r)) for p, r in zip(probs, p_reject)]
-        logits, cams = self.session.run([self.output_name, CAM_OUTPUT], {self.input_name: _views(batch, axes)})
+        logits, cams = self.session.run([self.output_name, CAM_OUTPUT], {self.input_name: _views(batch, views)})
         probs, p_reject = split_reject(_mean_of_views(softmax(logits, self.temperature), views), self.reject_index)
         n = len(crops)  # each view's maps mirrored back onto the crop before averaging
-        cams = np.mean([np.flip(cams[k * n:(k + 1) * n], a) for k, a in enumerate(axes)], axis=0)
+        cams = np.mean([np.flip(cams[k * n:(k + 1) * n], axes) for k, axes in enumerate(VIEW_AXES[:views])], axis=0)
         if self.reject_index is not None:
             cams = np.delete(cams, self.reject_index, axis=1)
         return [Prediction(p, self.classes, float(r), c) for p, r, c in zip(probs, p_reject, cams)]
 
 
-def view_axes(views: int, first: int = 0) -> list[tuple[int, ...]]:
-    """The flip axes of ``views`` consecutive views from view ``first`` (``VIEW_AXES`` order, wrapping round)."""
+def _views(batch: np.ndarray, views: int) -> np.ndarray:
+    """An NCHW batch followed by its mirror images: ``views`` blocks of N (``VIEW_AXES`` order)."""
     if not 1 <= views <= len(VIEW_AXES):
         raise ValueError(f"views must be 1–{len(VIEW_AXES)}, got {views}")
-    return [VIEW_AXES[(first + k) % len(VIEW_AXES)] for k in range(views)]
-
-
-def _views(batch: np.ndarray, axes: list[tuple[int, ...]]) -> np.ndarray:
-    """An NCHW batch as each of its views in turn: one block of N per entry of ``axes``."""
-    if axes == [()]:
-        return batch
-    return np.ascontiguousarray(np.concatenate([np.flip(batch, a) for a in axes]))
+    return batch if views == 1 else np.ascontiguousarray(np.concatenate([np.flip(batch, a) for a in VIEW_AXES[:views]]))
 
 
 def _mean_of_views(probs: np.ndarray, views: int) -> np.ndarray:
@@ -158,11 +149,10 @@ class Classifier(Protocol):
     classes: tuple[str, ...]  # the card's lesion classes, in the order of ``Prediction.probs``
     reject_index: int | None  # the model's "not a lesion" output, if it has one
 
-    def predict(self, crop: np.ndarray, views: int = 1, first: int = 0) -> Prediction:
-        """One RGB uint8 crop (any size) → calibrated prediction, averaged over ``views`` of its mirror images
-        (``VIEW_AXES``) from view ``first``."""
+    def predict(self, crop: np.ndarray, views: int = 1) -> Prediction:
+        """One RGB uint8 crop (any size) → calibrated prediction, averaged over ``views`` of its mirror images."""
         ...
 
-    def predict_batch(self, crops: list[np.ndarray], views: int = 1, first: int = 0) -> list[Prediction]:
+    def predict_batch(self, crops: list[np.ndarray], views: int = 1) -> list[Prediction]:
         """Several crops, one prediction each."""
         ...

@@ -43,16 +43,14 @@ export class Engine {
     this.hasCam = classifier.outputNames.includes("cam");
     this.stats = { frames: 0, ms: 0, modelMs: 0 };
     this.hold = null;
-    this.streamFrames = 0;
   }
 
   // ---------- one picture (analysis.analyse) ----------
-  /** The crop as ``views`` of its mirror images from view ``first`` (classifier.VIEW_AXES: as is, left-right,
-   * upside-down, both; wrapping round), one batch; probabilities and class maps (mirrored back) averaged over them. */
-  async classify(square, views = 1, first = 0) {
+  /** The crop as ``views`` of its mirror images (classifier.VIEW_AXES: as is, left-right, upside-down, both), one
+   * batch; probabilities and class maps (mirrored back) averaged over them. */
+  async classify(square, views = 1) {
     const { size, mean, std } = this.bundle.model.input, m = this.bundle.model, n = 3 * size * size;
-    const flipsOf = Array.from({ length: views }, (_, v) => [null, ...MIRRORS][(first + v) % (MIRRORS.length + 1)]);
-    const images = flipsOf.map((flips) => (flips ? mirrored(square, flips) : square));
+    const images = [square, ...MIRRORS.slice(0, views - 1).map((flips) => mirrored(square, flips))];
     const data = new Float32Array(views * n);
     images.forEach((img, k) => data.set(toTensor(img, mean, std), k * n));
     const input = new this.ort.Tensor("float32", data, [views, 3, size, size]);
@@ -68,7 +66,7 @@ export class Engine {
     let cam = null;
     if (this.hasCam) {
       const t = out.cam, [, c, h, w] = t.dims, maps = [];
-      const back = flipsOf.map((flips) => (flips ? mirrorIndex(w, h, flips) : (i) => i));
+      const back = [null, ...MIRRORS].slice(0, views).map((flips) => (flips ? mirrorIndex(w, h, flips) : (i) => i));
       for (let j = 0; j < c; j++) {
         if (j === r) continue;
         const map = new Float64Array(h * w);
@@ -100,7 +98,7 @@ export class Engine {
     return lookWiderByNetwork(frame, this.bundle.localizer, (tensor, w, h) => this.runLocalizer(tensor, w, h));
   }
 
-  async analyse(frame, views = 1, first = 0) {
+  async analyse(frame, views = 1) {
     const gate = this.bundle.gate, size = this.bundle.model.input.size;
     const small = workingCopy(frame, this.bundle.work_side);
     let quality = checkFrame(small, gate);
@@ -118,7 +116,7 @@ export class Engine {
     }
     quality = checkLesion({ ok: true, reason: "ok", metrics: quality.metrics }, loc, view, gate);
     if (!quality.ok) return { quality: refused || quality, box: loc.box, cropBox };
-    const prediction = await this.classify(square, views, first);
+    const prediction = await this.classify(square, views);
     if (prediction.notLesion >= this.bundle.model.reject_threshold) {
       return { quality: refused || { ok: false, reason: "not_lesion", metrics: quality.metrics }, box: loc.box, cropBox };
     }
@@ -170,15 +168,13 @@ export class Engine {
   }
 
   // ---------- a live stream (Pipeline.process + frame_out) ----------
-  reset() { if (this.hold) this.hold.reset(); this.streamFrames = 0; }
+  reset() { if (this.hold) this.hold.reset(); }
 
   /** One camera frame (drawn on a canvas) at time ``t`` seconds → the answer the live WebSocket would give. */
   async process(canvas, t, lang) {
     const started = performance.now(), frame = imageFromCanvas(canvas);
     if (!this.hold) this.hold = new HoldConfirmer(this.bundle.hold);
-    const view = this.streamFrames % this.bundle.model.photo_views;  // Pipeline.process: the next mirror view
-    this.streamFrames += 1;
-    const analysis = await this.analyse(frame, 1, view);
+    const analysis = await this.analyse(frame);
     const p = analysis.prediction;
     const hold = this.hold.update(t, p ? p.probs : null, p ? p.notLesion : 0, p ? null : analysis.quality.reason);
     const out = { ...this.analysisOut(analysis, lang, "quality", false, 4), type: "frame", t: round(t, 3),
