@@ -1,13 +1,17 @@
 """End to end in real headless Chromium, with a fake camera playing clips made from real lesion photos."""
 
 import os
+import re
 import shutil
 import time
 from contextlib import contextmanager
 
+import httpx
+import numpy as np
 import pytest
 
 from skindoctor import i18n
+from skindoctor.advice.knowledge import load_knowledge
 from skindoctor.config import get_settings
 from skindoctor.dev.clips import Segment, write_y4m
 from skindoctor.web.app import create_app
@@ -51,7 +55,15 @@ def clips(tmp_path_factory, lesions):
         "malignant": write_y4m(alternating("mel", "akiec", 0.2, 8.0), folder / "malignant.y4m"),
         # melanoma ↔ mole every 0.4 s: two outcomes, nothing can be confirmed
         "undecidable": write_y4m(alternating("mel", "nv", 0.4, 8.0), folder / "undecidable.y4m"),
+        "no_skin": write_y4m([Segment(no_skin(), 6.0, motion=3)], folder / "no_skin.y4m"),
     }
+
+
+def no_skin() -> np.ndarray:
+    """A blue-green picture with some grain: nothing the gate takes for skin."""
+    y, x = np.mgrid[0:480, 0:640]
+    grain = np.random.default_rng(0).integers(0, 20, (480, 640, 3))
+    return (np.stack([40 + 0 * x, 90 + x // 8, 160 + y // 6], -1) + grain).clip(0, 255).astype(np.uint8)
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +121,32 @@ def canvas_ink(page, selector) -> int:
         let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n; }""")
 
 
+def ink_box(page, selector) -> tuple[list[int], tuple[int, int]]:
+    """The box around a canvas's drawn pixels [x0, y0, x1, y1], and the canvas's size."""
+    return page.eval_on_selector(
+        selector,
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let x0 = c.width, y0 = c.height, x1 = -1, y1 = -1;
+        for (let y = 0; y < c.height; y++) for (let x = 0; x < c.width; x++) if (d[4 * (y * c.width + x) + 3]) {
+          x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+        return [[x0, y0, x1, y1], [c.width, c.height]]; }""")
+
+
+def within(page, selector, outer=None) -> bool:
+    """Whether an element lies wholly inside another (default: the viewport), both measured at one moment."""
+    return page.eval_on_selector(selector, """(e, outer) => { const r = e.getBoundingClientRect();
+        const o = outer ? document.querySelector(outer).getBoundingClientRect()
+                        : { left: 0, top: 0, right: innerWidth, bottom: innerHeight };
+        return r.width > 0 && r.left >= o.left && r.top >= o.top && r.right <= o.right && r.bottom <= o.bottom; }""",
+                                 outer)
+
+
+def repeats(text: str) -> bool:
+    """A word said twice, as in "Mole (Melanocytic nevus (mole))"."""
+    words = re.findall(r"[^\W\d]+", text.lower())
+    return len(words) != len(set(words))
+
+
 def no_scrollbar(page) -> bool:
     return page.evaluate("""() => { const e = document.scrollingElement;
         return e.scrollHeight <= innerHeight && e.scrollWidth <= innerWidth; }""")
@@ -121,19 +159,21 @@ def test_live_page_confirms_explains_and_prints(server, browser, run):
     page.goto(server.url + f"/?lang=en&run={run}")
     page.wait_for_selector(f"#run-mode{'.device' if run == 'device' else ':not(.device)'}", state="attached")
     assert "not a medical device" in page.inner_text(".disclaimer")
+    assert page.is_hidden(".ring-wrap")  # no "0 %" before anything is held
     page.click("#start-camera")
-    progress, labels, start = [], [], time.monotonic()
+    progress, ring, start = [], [], time.monotonic()
     while time.monotonic() - start < 20 and page.is_hidden("#result"):
         progress.append(int(page.get_attribute("#hold", "aria-valuenow")))
-        labels.append(page.inner_text("#live-label"))
+        ring.append(page.is_visible(".ring-wrap"))
         if progress[-1] > 30 and not (ARTIFACTS / "live-holding.png").exists():
             shot(page, "live-holding")
         time.sleep(0.2)
     assert page.is_visible("#result"), f"no result; status: {page.inner_text('#status')}"
     assert time.monotonic() - start >= 3.0
     assert max(progress) > 30 and any(b > a for a, b in zip(progress, progress[1:]))
+    assert any(shown for shown, p in zip(ring, progress) if p > 30)  # the ring fills while the hold does
     assert page.inner_text("#result-name") == "Mole"
-    assert "Melanocytic nevus" in page.inner_text("#result-term")
+    assert page.inner_text("#result-term") == f"{UI_EN['termLabel']}: Melanocytic nevus"  # not "… (mole)"
     assert page.inner_text("#status") == UI_EN["confirmed"]  # no more "Hold still — analysing"
     card_pct = page.inner_text("#result-confidence").split(":")[1].split("%")[0].strip()
     assert page.inner_text("#live-label").endswith(f" {card_pct}%")  # live and card agree
@@ -143,10 +183,15 @@ def test_live_page_confirms_explains_and_prints(server, browser, run):
     assert "knowledge base" in page.inner_text("#result-source")
     assert page.inner_text("#banner").strip()
     assert canvas_ink(page, "#crop") > 1000  # the analysed crop is shown
-    assert page.is_hidden("#heat")
-    page.check("#heat-toggle")
-    assert page.is_visible("#heat") and canvas_ink(page, "#heat") > 1000
-    shot(page, "live-result-heatmap")
+    assert page.locator("#heat, #heat-toggle").count() == 0  # no heat map: it pointed no better than the centre
+    # the camera is let go; the analysed frame stays as a still, its box and label whole, at the camera's shape
+    assert page.evaluate("() => document.getElementById('video').srcObject.getTracks()"
+                         ".every((t) => t.readyState === 'ended')")
+    assert page.is_visible("#photo") and page.inner_text("#start-camera") == UI_EN["startCamera"]
+    assert within(page, "#live-label", "#stage") and canvas_ink(page, "#overlay") > 100
+    stage = page.locator("#stage").bounding_box()
+    assert abs(stage["width"] / stage["height"] - 4 / 3) < 0.02
+    shot(page, f"live-result-{run}")
     page.emulate_media(media="print")
     assert page.is_hidden("#main") and page.is_visible("#print-summary")
     summary = page.inner_text("#print-summary")
@@ -158,6 +203,7 @@ def test_live_page_confirms_explains_and_prints(server, browser, run):
     page.emulate_media(media="screen")
     page.click("#start-over")
     assert page.is_hidden("#result")
+    assert wait_text(page, "#start-camera", lambda s: s == UI_EN["stopCamera"], 5)  # the camera again
     assert not [f for f in failures if "/api/" in f], failures
     page.close()
 
@@ -225,6 +271,8 @@ def test_kiosk_fits_the_screen_is_hands_free_and_resets_to_the_top(server, brows
         assert page.inner_text("#result-name") == name
         assert page.is_hidden("#start-camera")  # nothing to press
         assert no_scrollbar(page), f"kiosk scrolls at {w}×{h} ({lang})"
+        (x0, y0, x1, y1), (cw, ch) = ink_box(page, "#overlay")  # the narrow preview beside the card shows all boxes
+        assert 0 < x0 and 0 < y0 and x1 < cw - 1 and y1 < ch - 1, ((x0, y0, x1, y1), (cw, ch))
         assert float(page.eval_on_selector("#reset-countdown", "e => parseFloat(getComputedStyle(e).fontSize)")) >= 30
         shot(page, f"kiosk-result-{lang}-{w}x{h}")
         page.wait_for_selector("#result", state="hidden", timeout=12_000)
@@ -288,6 +336,8 @@ def test_history_is_opt_in_kept_on_the_device_and_deleted_in_one_tap(server, pw,
     assert page.locator("#compare-list figure").count() == 2  # earlier results, side by side
     shot(page, "history-compare")
     assert page.locator("#history-list figure").count() == 2
+    urgency = page.inner_text("#banner")
+    assert page.locator("#history-list .history-urgency").all_inner_texts() == [urgency, urgency]
     assert all("/api/v1/diagnose" in u or "/api/v1/advice" in u for u in sent)  # nothing else leaves the page
     page.click("#history-delete")
     assert page.locator("#history-list figure").count() == 0
@@ -334,3 +384,107 @@ def test_controls_are_labelled_keyboard_operable_and_readable(server, browser):
       return (a + 0.05) / (b + 0.05); }""")
     assert ratio >= 4.5
     page.close()
+
+
+@pytest.mark.parametrize("run", ["device", "server"])
+@pytest.mark.parametrize("size", [(1280, 720), (1366, 768), (1440, 900), (390, 844)])
+def test_start_camera_and_upload_are_in_the_first_screen(server, browser, size, run):
+    w, h = size
+    for lang, ui in (("en", UI_EN), ("ko", UI_KO)):
+        page = browser.new_page(viewport={"width": w, "height": h})
+        page.goto(server.url + f"/?lang={lang}&run={run}")
+        said = ui["runDevice" if run == "device" else "runServer"]
+        assert wait_text(page, "#run-label", lambda s, said=said: s == said, 10)  # the page has started
+        assert wait_text(page, "#start-camera", lambda s, ui=ui: s == ui["startCamera"], 5)  # and speaks lang
+        for button in ("#start-camera", "#upload-label"):
+            assert within(page, button), f"{button} is not in the first screen at {w}×{h} ({lang})"
+        assert page.is_hidden(".ring-wrap")  # no "0 %" before the camera starts
+        page.screenshot(path=str(ARTIFACTS / f"first-screen-{lang}-{run}-{w}x{h}.png"))
+        page.close()
+
+
+def test_phone_in_server_mode_with_the_server_down_says_so_and_offers_this_device(pw, clips):
+    b = launch(pw, clips["nv"])
+    page = b.new_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    with LiveServer(create_app(get_settings(model_dir=MODELS, llm_provider="none"))) as gone:
+        page.goto(gone.url + "/?lang=en&run=server")
+        page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")  # what runs on this device is kept
+        page.wait_for_selector("#run-mode:not(.device)", state="attached")
+    page.click("#start-camera")
+    assert wait_text(page, "#status", lambda s: s == UI_EN["serverDown"], 10), page.inner_text("#status")
+    assert page.is_visible("#use-device")
+    shot(page, "phone-server-down")
+    page.click("#use-device")
+    page.wait_for_selector("#result:not([hidden])", timeout=30_000)
+    assert page.inner_text("#run-label") == UI_EN["runDevice"] and page.inner_text("#result-name") == "Mole"
+    b.close()
+
+
+def test_kiosk_without_a_camera_asks_for_staff_not_for_an_upload(server, pw):
+    b = launch(pw, extra=["--deny-permission-prompts"])
+    for lang, ui in (("en", UI_EN), ("ko", UI_KO)):
+        page = b.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(server.url + f"/kiosk?lang={lang}")
+        assert wait_text(page, "#status", lambda s, ui=ui: s == ui["noCameraKiosk"], 10), page.inner_text("#status")
+        assert page.is_hidden("#upload-label") and ui["placeholder"] not in page.inner_text("body")  # it has none
+        shot(page, f"kiosk-no-camera-{lang}")
+        page.close()
+    b.close()
+
+
+@pytest.mark.parametrize("run", ["device", "server"])
+def test_a_picture_without_skin_is_told_it_does_not_look_like_skin(server, pw, clips, run):
+    with filming(pw, clips["no_skin"], server.url + f"/?lang=en&run={run}") as page:
+        said = i18n.text("quality.no_skin", "en")
+        assert said.startswith("This doesn't look like skin")
+        assert wait_text(page, "#status", lambda s: s == said, 15), page.inner_text("#status")
+        shot(page, f"no-skin-{run}")
+
+
+def test_care_text_does_not_reassure_when_the_rules_ask_for_a_doctor(server, pw, test_split_samples):
+    """A benign class whose own care says "no treatment is needed", raised by the rules (or uncertain)."""
+    def diagnose(sample):
+        return httpx.post(server.url + "/api/v1/diagnose?lang=en",
+                          files={"file": (sample.path.name, sample.path.read_bytes())}).json().get("advice")
+
+    def overruled(advice):
+        return advice and any(not r.startswith("class:") for r in advice["triage_reasons"]) and any(
+            "No treatment" in c for c in advice["care"])
+
+    advice, sample = next((a, s) for s in test_split_samples if s.label in ("bkl", "df", "vasc")
+                          if overruled(a := diagnose(s)))
+    b = launch(pw, extra=["--deny-permission-prompts"])
+    page = b.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(server.url + "/?lang=en&run=server")
+    assert wait_text(page, "#run-label", lambda s: s == UI_EN["runServer"], 10)  # started (it would start over)
+    page.set_input_files("#upload", str(sample.path))
+    page.wait_for_selector("#result:not([hidden])", timeout=15_000)
+    banner = page.inner_text("#banner")
+    assert banner == advice["urgency_label"] and "routine" not in page.get_attribute("#banner", "class")
+    assert page.locator("#result-care li").all_inner_texts() == [UI_EN["careChecked"]]
+    assert "No treatment" not in page.inner_text("#result")
+    shot(page, "care-when-overruled")
+    page.emulate_media(media="print")
+    summary = page.inner_text("#print-summary")
+    assert summary.count(banner) == 1 and page.inner_text("#ps-urgency") == banner  # the urgency once
+    b.close()
+
+
+def test_names_give_the_medical_term_only_where_it_adds_something(server, pw, test_split_samples):
+    sample = next(s for s in test_split_samples if s.label == "mel")
+    b = launch(pw, extra=["--deny-permission-prompts"])
+    page = b.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(server.url + "/?lang=en&run=server")
+    assert wait_text(page, "#run-label", lambda s: s == UI_EN["runServer"], 10)
+    page.set_input_files("#upload", str(sample.path))
+    page.wait_for_selector("#result:not([hidden])", timeout=15_000)
+    for lang in ("en", "ko"):
+        page.click(f"#lang-{lang}")
+        kb = load_knowledge(lang)
+        assert wait_text(page, "#result-name", lambda s, kb=kb: s in {e.plain_name for e in kb.classes.values()}, 5)
+        names = [page.inner_text("#result-name") + " " + page.inner_text("#result-term").split(":")[-1],
+                 *page.locator("#result-top3 li span:first-child").all_inner_texts(),
+                 page.text_content("#ps-result"), *page.locator("#ps-top3 li").all_text_contents()]
+        assert len(names) == 8 and not [n for n in names if repeats(n)], names
+        shot(page, f"names-{lang}")
+    b.close()

@@ -77,7 +77,8 @@ def test_diagnose_reports_quality_problems(server):
 def test_message_tables_for_the_page(server):
     en, ko = (httpx.get(server.url + f"/api/v1/messages/{lang}").json() for lang in ("en", "ko"))
     assert en["ui"]["startOver"] == "Start over" and ko["ui"]["startOver"] == "다시 시작"
-    assert en["classes"]["nv"] == {"name": "Melanocytic nevus (mole)", "plain_name": "Mole"}
+    assert en["classes"]["nv"] == {"name": "Melanocytic nevus", "plain_name": "Mole"}
+    assert set(en["urgency_labels"]) == {"routine", "weeks", "prompt", "uncertain"} and ko["urgency_labels"]["weeks"]
     assert httpx.get(server.url + "/api/v1/messages/xx").status_code == 422
     langs = httpx.get(server.url + "/api/v1/config").json()["languages"]
     assert {"code": "ko", "name": "한국어"} in langs

@@ -25,7 +25,9 @@ class ClassEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=2)  # the medical term
-    plain_name: str = Field(min_length=1)  # plain, non-alarming words shown first
+    # shown first: a name a person would say ("Mole", "Melanoma (a skin cancer)"), never an instruction (urgency
+    # is the banner's); the page adds the medical term only where the plain name does not already hold it
+    plain_name: str = Field(min_length=1)
     description: str = Field(min_length=40)
     appearance: str = Field(min_length=20)
     care: list[str] = Field(min_length=1)

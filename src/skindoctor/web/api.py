@@ -86,11 +86,13 @@ async def advice_stream(services: ServicesDep, body: AdviceIn) -> StreamingRespo
 
 @router.get("/messages/{lang}")
 async def messages(services: ServicesDep, lang: Literal[LANGUAGES]) -> dict:  # type: ignore[valid-type]
-    """Every text the page shows in one language, with each class's plain name and medical term."""
+    """Every text the page shows in one language, with each class's plain name and medical term and the words
+    for each urgency level (``uncertain`` too)."""
     advisor = services.advisor
     kb = load_knowledge(lang)
     names = {c.code: dict(zip(("name", "plain_name"), advisor.names(c.code, kb))) for c in advisor.classes}
-    return {**i18n.table(lang), "classes": names}
+    urgency = {**kb.urgency_labels, "uncertain": kb.uncertain_label}
+    return {**i18n.table(lang), "classes": names, "urgency_labels": urgency}
 
 
 @router.get("/config")

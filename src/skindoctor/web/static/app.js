@@ -40,6 +40,12 @@ function termName(code) {
   const c = (state.tables[state.lang] || {}).classes?.[code];
   return c ? c.name : code;
 }
+// "Mole (Melanocytic nevus)", but "Melanoma (a skin cancer)": the medical term only where it adds something
+const termAdds = (plain, term) => !!plain && !plain.toLowerCase().includes(term.toLowerCase());
+const fullName = (plain, term) => (termAdds(plain, term) ? `${plain} (${term})` : plain || term);
+function urgencyLabel(urgency, uncertain) {  // the knowledge base's words for an urgency level
+  return (state.tables[state.lang] || {}).urgency_labels?.[uncertain ? "uncertain" : urgency] || "";
+}
 async function loadTables() {
   await Promise.all(LANGS.map(async (lang) => {
     try { state.tables[lang] = await (await fetch(`/api/v1/messages/${lang}`)).json(); } catch (err) { /* stays keyed */ }
@@ -123,6 +129,7 @@ function renderStatus() {
   else if (s && s.text) text = s.text;
   if (s && s.prefix) text = `${t(s.prefix)}: ${text}`;
   $("status").textContent = text;
+  $("use-device").hidden = !(s?.key === "serverDown" && state.run === "server" && deviceAvailable());
 }
 function setNotice(notice) { state.notice = notice; renderNotice(); }
 function renderNotice() {
@@ -166,18 +173,22 @@ async function startCamera() {
 
 function cameraLost() {  // unplugged or taken by another program: say so, keep the page usable
   stopCamera();
-  setStatus({ key: "noCamera" });
+  setStatus({ key: kiosk ? "noCameraKiosk" : "noCamera" });
 }
 
-function stopCamera() {
+function releaseCamera() {  // the camera and the live session let go
   if (state.stream) state.stream.getTracks().forEach((tr_) => tr_.stop());
   state.stream = null;
   if (state.ws) state.ws.close();
   state.ws = null;
   clearTimeout(state.frameTimer);
+  $("start-camera").textContent = t("startCamera");
+}
+
+function stopCamera() {
+  releaseCamera();
   state.mode = "idle";
   $("placeholder").hidden = !!state.photo;
-  $("start-camera").textContent = t("startCamera");
   state.lastResult = null;
   drawOverlay(null);
   setProgress(0);
@@ -186,12 +197,13 @@ function stopCamera() {
 }
 
 function cameraUnavailable() {
+  if (kiosk) { setStatus({ key: "noCameraKiosk" }); return; }  // a kiosk has no upload: staff can help
   setStatus({ key: "noCamera" });
   $("upload-label").classList.add("primary");
   $("upload-label").focus();
 }
 
-function openSocket() {
+function openSocket(retry) {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   const q = new URLSearchParams({ lang: state.lang });
   if (state.hold) q.set("hold", String(state.hold));
@@ -199,14 +211,17 @@ function openSocket() {
   const ws = new WebSocket(`${proto}://${location.host}/api/v1/live?${q}`);
   state.ws = ws;
   state.inFlight = false;
-  setStatus({ key: "connecting" });
+  if (!retry) setStatus({ key: "connecting" });  // a retry keeps saying what went wrong
   ws.onopen = () => { state.reconnectDelay = 1000; setStatus({ key: "pointCamera" }); scheduleFrame(0); };
   ws.onmessage = (ev) => onLiveMessage(JSON.parse(ev.data));
-  ws.onclose = (ev) => {
+  ws.onclose = async (ev) => {
     if (state.ws !== ws || !state.stream) return;
-    setStatus({ key: ev.code === 1006 ? "busy" : "connectionLost" });
+    // refused without an answer: a full server (it still answers /healthz), or none at all
+    const up = ev.code !== 1006 || await fetch("/healthz", { cache: "no-store" }).then((r) => r.ok, () => false);
+    if (state.ws !== ws || !state.stream) return;
+    setStatus({ key: ev.code !== 1006 ? "connectionLost" : up ? "busy" : "serverDown" });
     state.reconnectDelay = Math.min(state.reconnectDelay * 2, 15000);
-    setTimeout(() => { if (state.stream && state.ws === ws) openSocket(); }, state.reconnectDelay);
+    setTimeout(() => { if (state.stream && state.ws === ws) openSocket(true); }, state.reconnectDelay);
   };
 }
 
@@ -283,7 +298,7 @@ function onLiveMessage(msg) {
 // the stage shows the camera, or the uploaded photo; boxes are drawn the way each is fitted on screen
 function stageGeometry(w, h) {
   const rect = $("stage").getBoundingClientRect();
-  const fit = state.photo ? Math.min : Math.max;  // photo: contain; camera: cover
+  const fit = state.photo || kiosk ? Math.min : Math.max;  // photo and kiosk: contain (all of it); camera: cover
   const s = fit(rect.width / w, rect.height / h);
   return { rect, s, ox: (rect.width - w * s) / 2, oy: (rect.height - h * s) / 2 };
 }
@@ -317,7 +332,16 @@ function showDiagnosis(diagnosis) {
   if (state.mode === "camera") setStatus({ key: "confirmed" });
   setNotice(null);
   renderResult(diagnosis, false);
+  if (state.mode === "camera" && !kiosk) freezeCamera();  // the kiosk's camera waits for the next person
   if (state.run === "server") streamAdvice(diagnosis);  // on this device: the knowledge base's text, nothing sent
+}
+
+function freezeCamera() {  // the analysed frame stays on the stage as a still, with its box; the camera is let go
+  const still = new Image();
+  still.src = sent.toDataURL("image/jpeg", 0.9);
+  releaseCamera();
+  showPhoto(still);
+  drawOverlay(state.lastResult);
 }
 
 function drawCrop(d) {
@@ -327,35 +351,6 @@ function drawCrop(d) {
   const b = d.crop_box;
   $("crop-figure").hidden = !(src && b);
   if (src && b) ctx.drawImage(src, b[0], b[1], b[2] - b[0], b[3] - b[1], 0, 0, crop.width, crop.height);
-  drawHeat(d.heatmap);
-}
-
-function drawHeat(grid) {
-  const heat = $("heat"), ctx = heat.getContext("2d");
-  ctx.clearRect(0, 0, heat.width, heat.height);
-  $("heat-toggle-label").hidden = !grid;
-  if (!grid) { $("heat-toggle").checked = false; showHeat(); return; }
-  const rows = grid.length, cols = grid[0].length;
-  const small = document.createElement("canvas");
-  small.width = cols; small.height = rows;
-  const img = small.getContext("2d").createImageData(cols, rows);
-  grid.forEach((row, y) => row.forEach((v, x) => {  // blue (little) → red (much), more opaque where it counts
-    const i = 4 * (y * cols + x);
-    img.data[i] = Math.round(255 * Math.min(1, 2 * v));
-    img.data[i + 1] = Math.round(255 * (1 - Math.abs(2 * v - 1)));
-    img.data[i + 2] = Math.round(255 * Math.min(1, 2 * (1 - v)));
-    img.data[i + 3] = Math.round(60 + 140 * v);
-  }));
-  small.getContext("2d").putImageData(img, 0, 0);
-  ctx.imageSmoothingEnabled = true;
-  ctx.imageSmoothingQuality = "high";
-  ctx.drawImage(small, 0, 0, heat.width, heat.height);
-  showHeat();
-}
-function showHeat() {
-  const on = $("heat-toggle").checked && !$("heat-toggle-label").hidden;
-  $("heat").hidden = !on;
-  $("heat-note").hidden = !on;
 }
 
 function renderResult(d, refresh) {
@@ -368,17 +363,17 @@ function renderResult(d, refresh) {
   banner.className = `banner urgency-${a.uncertain ? "weeks" : a.urgency}`;
   banner.textContent = a.urgency_label;
   $("result-name").textContent = a.plain_name || a.name;
-  $("result-term").textContent = a.plain_name && a.plain_name !== a.name ? `${t("termLabel")}: ${a.name}` : "";
+  $("result-term").textContent = termAdds(a.plain_name, a.name) ? `${t("termLabel")}: ${a.name}` : "";
   const pct = Math.round((d.confidence ?? 0) * 100);
   $("result-confidence").textContent = `${t("confidence")}: ${pct}%` + (d.held_seconds ? ` · ${t("heldFor")} ${d.held_seconds.toFixed(1)} ${t("seconds")}` : "");
   const candidates = a.candidates || [];
   $("result-candidates").hidden = candidates.length < 2;
   $("result-candidates").textContent = candidates.length < 2 ? "" :
-    `${t("candidates")}: ${candidates.map((c) => `${plainName(c)} (${termName(c)})`).join(` ${t("or")} `)}`;
+    `${t("candidates")}: ${candidates.map((c) => fullName(plainName(c), termName(c))).join(` ${t("or")} `)}`;
   $("result-top3").replaceChildren(...(a.top3 || []).map((c) => {
     const li = document.createElement("li");
     const name = document.createElement("span");
-    name.textContent = `${c.plain_name}${c.plain_name !== c.name ? ` (${c.name})` : ""}`;
+    name.textContent = fullName(c.plain_name, c.name);
     const bar = document.createElement("span");
     bar.className = "bar";
     bar.style.setProperty("--p", String(c.probability));
@@ -389,7 +384,8 @@ function renderResult(d, refresh) {
   }));
   fillList("result-reasons", a.reasons);
   $("result-description").textContent = a.description;
-  fillList("result-care", a.care);
+  // the rules, not the class, set this advice (uncertain, or raised to a doctor's visit): no reassuring care text
+  fillList("result-care", a.triage_reasons.some((r) => !r.startsWith("class:")) ? [t("careChecked")] : a.care);
   fillList("result-warning", a.warning_signs);
   $("result-see-doctor").textContent = a.see_doctor;
   $("result-source").textContent = (a.source === "llm" ? `${t("sourceLlm")} (${a.llm_model})` : t("sourceKb"))
@@ -532,7 +528,7 @@ async function onUpload(ev) {
     if (!body.quality.ok) { setStatus({ quality: body.quality.reason, context: "upload" }); return; }
     setStatus({ quality: "ok", context: "upload" });
     showDiagnosis({ code: body.top_class, confidence: body.confidence, probabilities: body.probabilities,
-                    advice: body.advice, crop_box: body.crop_box, heatmap: body.heatmap, source: img, when: new Date(),
+                    advice: body.advice, crop_box: body.crop_box, source: img, when: new Date(),
                     not_lesion: body.not_lesion, onDevice: state.run === "device" });
   } catch (err) { setStatus({ key: "uploadFailed" }); }
 }
@@ -573,11 +569,11 @@ function renderSummary(d) {
   $("ps-date-label").textContent = t("date");
   $("ps-date").textContent = (state.analysedAt || new Date()).toLocaleString(state.lang === "en" ? "en-GB" : state.lang);
   $("ps-result-label").textContent = t("result");
-  $("ps-result").textContent = `${a.plain_name} — ${a.name} (${t("confidence")} ${Math.round((d.confidence ?? 0) * 100)}%)`;
+  $("ps-result").textContent = `${fullName(a.plain_name, a.name)} · ${t("confidence")} ${Math.round((d.confidence ?? 0) * 100)}%`;
   $("ps-urgency-label").textContent = t("urgency");
-  $("ps-urgency").textContent = `${a.urgency_label}. ${a.see_doctor}`;
+  $("ps-urgency").textContent = a.urgency_label;
   $("ps-top3-label").textContent = t("top3");
-  fillList("ps-top3", (a.top3 || []).map((c) => `${c.plain_name} (${c.name}) ${Math.round(c.probability * 100)}%`));
+  fillList("ps-top3", (a.top3 || []).map((c) => `${fullName(c.plain_name, c.name)} ${Math.round(c.probability * 100)}%`));
   $("ps-why-label").textContent = t("why");
   fillList("ps-reasons", a.reasons);
   $("ps-model-label").textContent = t("model");
@@ -625,6 +621,10 @@ function historyCard(e) {
   const cap = document.createElement("figcaption");
   const when = new Date(e.date).toLocaleDateString(state.lang === "en" ? "en-GB" : state.lang);
   cap.textContent = `${e.spot ? `${e.spot} · ` : ""}${when} · ${plainName(e.code)} ${Math.round(e.confidence * 100)}%`;
+  const urgency = document.createElement("span");
+  urgency.className = `history-urgency urgency-${e.uncertain ? "weeks" : e.urgency}`;
+  urgency.textContent = urgencyLabel(e.urgency, e.uncertain);
+  cap.append(urgency);
   fig.append(cap);
   return fig;
 }
@@ -664,11 +664,19 @@ async function init() {
   if (kiosk) { document.body.classList.add("kiosk"); $("attract").hidden = false; }
   const langButton = (code) => $(`lang-${code}`).addEventListener("click", () => { state.lang = code; applyLanguage(); });
   LANGS.forEach(langButton);
-  $("start-camera").addEventListener("click", () => (state.stream ? stopCamera() : startCamera()));
+  $("start-camera").addEventListener("click", () => {
+    if (state.stream) { stopCamera(); return; }
+    if (state.showingResult) startOver();
+    startCamera();
+  });
   $("upload").addEventListener("change", onUpload);
-  $("start-over").addEventListener("click", startOver);
+  $("start-over").addEventListener("click", () => {
+    const camera = state.mode === "camera" && !state.stream;  // a result from the camera, which was let go
+    startOver();
+    if (camera) startCamera();
+  });
+  $("use-device").addEventListener("click", () => useRun("device", true));
   $("print").addEventListener("click", () => window.print());
-  $("heat-toggle").addEventListener("change", showHeat);
   $("save-result").addEventListener("click", saveResult);
   $("spot-name").addEventListener("input", renderCompare);
   $("history-enabled").addEventListener("change", (ev) => {
@@ -681,7 +689,7 @@ async function init() {
     renderHistory();
     renderCompare();
   });
-  window.addEventListener("resize", () => drawOverlay(state.lastResult));
+  new ResizeObserver(() => drawOverlay(state.lastResult)).observe($("stage"));  // a window, or the layout beside a result
   if (kiosk) {
     document.addEventListener("pointerdown", firstTouch, { once: true });
     setInterval(updateAttract, 1000);
