@@ -95,6 +95,14 @@ def main() -> None:
              "| map | " + " | ".join(f"{n} ({scores[n]['n']} photos)" for n in names) + " |",
              "|---|" + "---|" * len(names)]
     lines += [f"| {m} | " + " | ".join(f"{scores[n][m]:.0%}" for n in names) + " |" for m in MAPS]
+    beats = all(scores[n][MAPS[1]] > scores[n][MAPS[3]] for n in names)
+    lines += ["", "The one-view map leans to one side of the square (its hottest cell is mostly outside the lesion); "
+              "averaging over the mirror views, as the product classifies photos, cancels that lean. "
+              + ("It points at the lesion more often than the centre of the square does, so it tells more than the "
+                 "crop's framing." if beats else
+                 "Even so it never beats the centre of the analysed square, which knows nothing of the picture: the "
+                 "square is centred on the lesion, so the map adds nothing a person can use and the page shows none "
+                 "(the API still returns it as `heatmap`).")]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"wrote {args.out}")
 

@@ -133,7 +133,7 @@ def main() -> None:
         regions = [region_mask(localizer, im) for im in images]
         mask_ious = [mask_iou(r, m) if r is not None else 0.0 for r, m in zip(regions, primaries)]
         for wider, closer in [(False, None), (True, spec.closer_threshold)] + [(True, t) for t in args.closer]:
-            localizer.spec = spec.model_copy(update={"closer_threshold": closer})
+            localizer.spec = spec.model_copy(update={"look_closer": wider, "closer_threshold": closer})
             looker = AsTheProductLooks(localizer, wider)
             look = "frame only" if not wider else "frame, then closer on skin" + (
                 f" (closer threshold {closer:.3f})" if closer else "")
