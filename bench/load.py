@@ -19,11 +19,9 @@ import sys
 import tempfile
 import threading
 import time
-import zlib
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from struct import pack
 
 import httpx
 import numpy as np
@@ -32,6 +30,7 @@ from websockets.sync.client import connect
 
 from skindoctor.dev.benchmark import rss_mb
 from skindoctor.dev.clips import Segment, render
+from skindoctor.dev.payloads import png16_rgba
 from skindoctor.vision.image_io import read_image
 
 MAX_REQUESTS = 200_000
@@ -307,16 +306,6 @@ def _closed(sock: socket.socket, expect: bytes = b"") -> bool:
     return data.startswith(expect)
 
 
-def _png16_rgba(side: int) -> bytes:
-    def chunk(kind, data):
-        return pack(">I", len(data)) + kind + data + pack(">I", zlib.crc32(kind + data))
-
-    z, row = zlib.compressobj(9), b"\x00" * (1 + side * 8)
-    idat = b"".join(z.compress(row) for _ in range(side)) + z.flush()
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", pack(">IIBBBBB", side, side, 16, 6, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
-
-
 def memory(pid: int, url: str, port: int, photo12: bytes) -> list[str]:
     out = []
 
@@ -327,7 +316,7 @@ def memory(pid: int, url: str, port: int, photo12: bytes) -> list[str]:
             result = run()
         return result, time.perf_counter() - t0, base, max(s.rss + [total_rss(pid)])
 
-    bomb = _png16_rgba(6300)
+    bomb = png16_rgba(6300)
     r, took, base, peak = measured(lambda: httpx.post(url + "/api/v1/diagnose", timeout=60,
                                                       files={"file": ("bomb.png", bomb)}))
     out.append(f"- **PNG bomb** ({len(bomb) / 1e3:.0f} kB, 6300 × 6300 16-bit RGBA): HTTP {r.status_code} in "

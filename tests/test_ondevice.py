@@ -124,7 +124,9 @@ def test_browser_looks_closer_up_like_the_python_runtime(pw, tmp_path):
     print({k: v for k, v in report.items() if k != "disagreements"}, "closer looks:", looked_closer)
     assert looked_closer >= 3  # the closer look is what is compared here
     assert report["outcome_agreement"] >= 0.95, report["disagreements"]
-    assert report["box_iou_mean"] >= 0.98
+    # each tile is shrunk by a fraction, where vision.js's area resize rounds a level apart from OpenCV's now and
+    # then (tests/js/vision.test.mjs lists it): the maps, and so the regions' edges, differ a little
+    assert report["box_iou_mean"] >= 0.95
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from skindoctor.advice.advisor import Advisor
 from skindoctor.advice.knowledge import load_knowledge
 from skindoctor.advice.triage import triage
 from skindoctor.config import get_settings
+from skindoctor.dev.golden import hold_state
 from skindoctor.dev.ondevice import FLAGS
 from skindoctor.labels import LesionClass
 from skindoctor.results import TopClassOut
@@ -138,17 +139,6 @@ def hold_settings(hold: dict, count: int, seed: int = 0) -> list[dict]:
              "smoothing": hold["smoothing"] if rng.random() < 0.9 else 0.0} for i in range(count)]
 
 
-def python_state(s) -> dict:
-    c = s.confirmation
-    confirmation = None if c is None else {
-        "class_index": c.class_index, "confidence": c.confidence, "probs": c.probs.tolist(), "t": c.t,
-        "held_seconds": c.held_seconds, "not_lesion": c.not_lesion, "candidates": list(c.candidates),
-        "group_confidence": c.group_confidence}
-    return {"phase": s.phase, "candidate": s.candidate, "progress": s.progress,
-            "smoothed": None if s.smoothed is None else s.smoothed.tolist(), "confirmation": confirmation,
-            "confidence": s.confidence, "undecided": s.undecided, "rivals": list(s.rivals)}
-
-
 def test_browser_hold_matches_the_python_hold(page, served, advisor):
     hold = served["bundle"]["hold"]
     assert hold["groups"] == list(advisor.outcome_groups()) and hold["candidate_share"] == CANDIDATE_SHARE
@@ -170,7 +160,7 @@ def test_browser_hold_matches_the_python_hold(page, served, advisor):
             if frame == "reset":
                 confirmer.reset()
                 continue
-            py = python_state(confirmer.update(*frame))
+            py = hold_state(confirmer.update(*frame))
             wrong = differences(py, js)
             assert not wrong, f"sequence {n} frame {i} ({config}): {wrong}"
             c = py["confirmation"]

@@ -12,8 +12,6 @@ import sys
 import tempfile
 import threading
 import time
-import zlib
-from struct import pack
 
 import httpx
 import numpy as np
@@ -21,6 +19,7 @@ import pytest
 from PIL import Image
 
 from skindoctor.config import get_settings
+from skindoctor.dev.payloads import png16_rgba
 from skindoctor.web.app import create_app
 from skindoctor.web.security import allowed_host_names, host_allowed
 from skindoctor.web.server import connection_limits, uvicorn_options
@@ -187,19 +186,8 @@ def test_connection_cap_stays_below_the_open_file_limit():
 
 # ---------- 2. memory amplification ----------
 
-def _png16_rgba(side: int) -> bytes:
-    """A 16-bit RGBA PNG of zeros: a few hundred kB declaring ``side``² pixels."""
-    def chunk(kind, data):
-        return pack(">I", len(data)) + kind + data + pack(">I", zlib.crc32(kind + data))
-
-    z, row = zlib.compressobj(9), b"\x00" * (1 + side * 8)
-    idat = b"".join(z.compress(row) for _ in range(side)) + z.flush()
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", pack(">IIBBBBB", side, side, 16, 6, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
-
-
 def test_small_png_that_would_decode_huge_is_refused_before_decoding(guarded):
-    data = _png16_rgba(6300)
+    data = png16_rgba(6300)
     assert len(data) < 400_000
     t0 = time.perf_counter()
     r = httpx.post(guarded.url + "/api/v1/diagnose", files={"file": ("bomb.png", data)}, timeout=30)

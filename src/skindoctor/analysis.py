@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .vision.classifier import OnnxClassifier, Prediction
-from .vision.localize import Box, Localizer, square_crop, working_copy
+from .vision.localize import Box, Localizer, look_wider, square_crop, working_copy
 from .vision.preprocess import resize_square
 from .vision.quality import Quality, QualityGate
 
@@ -40,7 +40,7 @@ def analyse(frame: np.ndarray, classifier: OnnxClassifier, localizer: Localizer,
     refused = Quality(False, "no_skin", quality.metrics) if skin_doubt else None
     loc = localizer.locate(frame, small)
     if loc.box is None and quality.ok:  # skin in view and no spot found: a small one is looked for closer up
-        loc = localizer.look_wider(frame)
+        loc = look_wider(localizer, frame)
     square = view = crop_box = None
     if loc.box is not None:
         crop, crop_box = square_crop(frame, loc.box)

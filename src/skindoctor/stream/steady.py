@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..vision.localize import Localization, Localizer, working_copy
+from ..vision.localize import Localization, Localizer, look_wider, working_copy
 
 # Sensor noise and hand tremor move a 128-px working copy by ~0.5–1.4 levels over 1–3 frames of a camera-like
 # clip; a change of light or framing moves it by tens (bench: skindoctor bench, live rows).
@@ -50,7 +50,7 @@ class SteadyLocalizer:
 
     def look_wider(self, frame: np.ndarray) -> Localization:
         """The wrapped localiser's closer search; what it finds is kept like a box ``locate`` found."""
-        found = self.localizer.look_wider(frame)
+        found = look_wider(self.localizer, frame)
         if found.box is not None:
             self._found = found
         return found

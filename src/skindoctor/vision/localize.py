@@ -73,9 +73,12 @@ class Localizer(Protocol):
         """The lesion's box in ``frame`` (RGB uint8), or none; ``small`` is its working copy, if made."""
         ...
 
-    def look_wider(self, frame: np.ndarray) -> Localization:
-        """A second search, closer up, of a frame of skin where ``locate`` found nothing (a small spot)."""
-        ...
+
+def look_wider(localizer: Localizer, frame: np.ndarray) -> Localization:
+    """The localiser's second search, closer up, of a frame of skin where ``locate`` found nothing (its own
+    ``look_wider``); nothing for a localiser that has none."""
+    search = getattr(localizer, "look_wider", None)
+    return search(frame) if search is not None else Localization(None, 0.0, 0.0)
 
 
 class LesionLocalizer:
@@ -129,10 +132,6 @@ class LesionLocalizer:
             return Localization(None, float(area / (sh * sw)), contrast)
         box = Box(int(x / f), int(y / f), min(w, int(np.ceil((x + bw) / f))), min(h, int(np.ceil((y + bh) / f))))
         return Localization(box, float(area / (sh * sw)), contrast)
-
-    def look_wider(self, frame: np.ndarray) -> Localization:
-        """The colour method already weighs every region of the frame: nothing more to find closer up."""
-        return Localization(None, 0.0, 0.0)
 
 
 def square_crop(frame: np.ndarray, box: Box, margin: float = 0.3) -> tuple[np.ndarray, Box]:
