@@ -14,7 +14,7 @@ from skindoctor.advice.advisor import Advisor
 from skindoctor.advice.knowledge import load_knowledge
 from skindoctor.advice.triage import triage
 from skindoctor.config import get_settings
-from skindoctor.dev.golden import hold_state
+from skindoctor.dev.golden import DYADIC, hold_state
 from skindoctor.dev.ondevice import FLAGS
 from skindoctor.labels import LesionClass
 from skindoctor.results import TopClassOut
@@ -174,16 +174,6 @@ def test_browser_hold_matches_the_python_hold(page, served, advisor):
 
 
 # ---------- triage and the advice ----------
-
-DYADIC = [  # exact binary fractions: x·100 lands on .5, where Python's {:.0%} rounds half to even
-    [0.375, 0.125, 0.125, 0.125, 0.125, 0.0625, 0.0625],
-    [0.0625, 0.0625, 0.125, 0.125, 0.125, 0.375, 0.125],
-    [0.25, 0.125, 0.125, 0.0625, 0.3125, 0.0625, 0.0625],
-    [0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0],  # an exact tie: the first class wins, top3 in class order
-    [0.0, 0.0, 0.0, 1 / 3, 1 / 3, 1 / 3, 0.0],
-    [0.005, 0.015, 0.025, 0.035, 0.045, 0.055, 0.82],
-]
-
 
 def advice_cases(classes: list[dict], doubt: float, count: int, seed: int = 0):
     """Sure and one-hot answers, near and exact ties, malignant mass under a benign top class, low confidence,
