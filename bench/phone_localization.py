@@ -21,11 +21,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from skindoctor.dev.widefield import FRAME_SIZE, wide_frames
+from skindoctor.dev.widefield import FRAME_SIZE, phone_set, wide_frames
 from skindoctor.model_card import load_card
 from skindoctor.train.collection import read_nonlesion, read_pad_masks, read_pad_ufes
 from skindoctor.train.data import load_rgb, read_split
-from skindoctor.train.localizer import mask_box, phone_photos, read_mask
+from skindoctor.train.localizer import mask_box, read_mask
 from skindoctor.vision.localize import working_copy
 from skindoctor.vision.quality import QualityGate
 from skindoctor.vision.segment import SegmentLocalizer, lesion_region
@@ -123,8 +123,9 @@ def main() -> None:
     args = ap.parse_args()
     data, split_csv = Path(args.data), Path(args.split)
     photos, everyday = load_part(data, split_csv, args.part)
-    wide = wide_frames(data, split_csv, args.part, args.wide)
-    skins = [p.image for p in phone_photos(data, split_csv, parts=(args.part,))[args.part].skins]
+    phones = phone_set(data, split_csv, args.part)
+    wide = wide_frames(phones, args.wide)
+    skins = [p.image for p in phones.skins]
     images, primaries = [p[0] for p in photos], [p[1][0] for p in photos]
     rows = []
     for folder in args.models:

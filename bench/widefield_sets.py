@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from skindoctor.dev.widefield import bare_frames, wide_frames, write_set
+from skindoctor.dev.widefield import bare_frames, phone_set, wide_frames, write_set
 
 
 def main() -> None:
@@ -25,8 +25,9 @@ def main() -> None:
     ap.add_argument("--out", default="runs/eval-sets")
     args = ap.parse_args()
     data, split, out = Path(args.data), Path(args.split), Path(args.out)
-    print(write_set(wide_frames(data, split, args.part, args.n), out / f"widefield_{args.part}"))
-    print(write_set(bare_frames(data, split, args.part), out / f"phone_bare_skin_{args.part}"))
+    phones = phone_set(data, split, args.part)
+    print(write_set(wide_frames(phones, args.n), out / f"widefield_{args.part}"))
+    print(write_set(bare_frames(phones), out / f"phone_bare_skin_{args.part}"))
 
 
 if __name__ == "__main__":

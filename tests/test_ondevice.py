@@ -101,10 +101,10 @@ def test_browser_looks_closer_up_like_the_python_runtime(pw, tmp_path):
     from types import SimpleNamespace
 
     import skindoctor
-    from skindoctor.dev.widefield import wide_frames, write_set
+    from skindoctor.dev.widefield import phone_set, wide_frames, write_set
     from skindoctor.model_card import load_card
 
-    folder = write_set(wide_frames(DATA, SPLIT, "test", n=24, seed=1), tmp_path / "wide")
+    folder = write_set(wide_frames(phone_set(DATA, SPLIT, "test"), n=24, seed=1), tmp_path / "wide")
     samples = [SimpleNamespace(path=p, domain="wide") for p in sorted((folder / "images").iterdir())]
     models = tmp_path / "models"  # a copy of the shipped models that looks closer up
     models.mkdir()

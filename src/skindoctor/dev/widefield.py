@@ -27,13 +27,19 @@ class WideFrame:
     group: str  # the lesion's patient
 
 
-def wide_frames(data: Path, split_csv: Path, part: str = "test", n: int = 300, seed: int = 0,
-                size: tuple[int, int] = FRAME_SIZE) -> list[WideFrame]:
-    """``n`` frames from ``part``'s phone photos, each lesion on a painted-out photo of another patient."""
-    from ..train.composite import scene
-    from ..train.localizer import mask_box, phone_photos
+def phone_set(data: Path, split_csv: Path, part: str = "test"):
+    """``part``'s phone photos with their masks and painted out (``train.localizer.phone_photos``), loaded once for
+    both kinds of frame."""
+    from ..train.localizer import phone_photos
 
-    phones = phone_photos(data, split_csv, parts=(part,))[part]
+    return phone_photos(data, split_csv, parts=(part,))[part]
+
+
+def wide_frames(phones, n: int = 300, seed: int = 0, size: tuple[int, int] = FRAME_SIZE) -> list[WideFrame]:
+    """``n`` frames from a ``phone_set``, each lesion on a painted-out photo of another patient."""
+    from ..train.composite import scene
+    from ..train.localizer import mask_box
+
     rng = np.random.default_rng(seed)
     frames = []
     while len(frames) < n:
@@ -45,14 +51,12 @@ def wide_frames(data: Path, split_csv: Path, part: str = "test", n: int = 300, s
     return frames
 
 
-def bare_frames(data: Path, split_csv: Path, part: str = "test") -> list[WideFrame]:
-    """``part``'s phone photos with every annotator's lesion painted out, as they are (label ``nolesion``): skin
+def bare_frames(phones) -> list[WideFrame]:
+    """A ``phone_set``'s photos with every annotator's lesion painted out, as they are (label ``nolesion``): skin
     with its ink circles, hair and wrinkles, but any spot nobody annotated stays too."""
     from ..train.collection import NONLESION
-    from ..train.localizer import phone_photos
 
-    skins = phone_photos(data, split_csv, parts=(part,))[part].skins
-    return [WideFrame(p.image, np.zeros(p.image.shape[:2], np.uint8), NONLESION, p.group) for p in skins]
+    return [WideFrame(p.image, np.zeros(p.image.shape[:2], np.uint8), NONLESION, p.group) for p in phones.skins]
 
 
 def write_set(frames: list[WideFrame], out: Path) -> Path:
