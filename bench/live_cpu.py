@@ -11,6 +11,7 @@ thread. The bare int8 classifier's latency is printed beside it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -22,9 +23,10 @@ from skindoctor.dev.benchmark import default_photo, live_fps, time_interleaved
 from skindoctor.dev.clips import Segment, write_video
 from skindoctor.model_card import default_models_dir
 from skindoctor.stream.pipeline import Pipeline
-from skindoctor.stream.steady import MAX_REUSE
+from skindoctor.stream.steady import SteadySettings
 from skindoctor.vision.image_io import read_image
 
+MAX_REUSE = SteadySettings().max_reuse
 SETTINGS = {  # name → (OpenCV threads, or None for its default; frames a found box may be kept)
     "every frame searched": (None, 0),
     "steady box (shipped)": (None, MAX_REUSE),
@@ -59,7 +61,8 @@ def main() -> None:
         for _ in range(args.rounds):
             for name, (threads, reuse) in SETTINGS.items():
                 cv2.setNumThreads(default_threads if threads is None else threads)
-                pipeline = Pipeline(shipped.classifier, shipped.localizer, advisor=shipped.advisor, box_reuse=reuse)
+                spec = dataclasses.replace(shipped.spec, steady=SteadySettings(max_reuse=reuse))
+                pipeline = Pipeline(shipped.classifier, shipped.localizer, spec, shipped.advisor)
                 live = live_fps(pipeline, clip, args.seconds)["realtime_30fps"]
                 shares[name].append(live["cpu_of_one_core"])
                 print(f"{name}: {live['cpu_of_one_core']:.1%} of a core, {live['fps']:.1f} fps, "

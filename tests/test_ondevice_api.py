@@ -36,14 +36,16 @@ def test_bundle_carries_the_servers_own_settings_and_model(server):
     bundle = httpx.get(server.url + "/api/v1/ondevice").json()
     pipeline = skindoctor.load(settings=_settings())
     assert bundle["available"] == browser_runtime.installed()
-    assert bundle["gate"]["min_sharpness"] == pipeline.gate.min_sharpness
-    assert bundle["hold"]["groups"] == list(pipeline.advisor.outcome_groups())
-    assert bundle["hold"]["hold_seconds"] == 3.0 and bundle["triage"]["malignant_threshold"] == \
+    spec = bundle["spec"]
+    assert spec == pipeline.spec.as_dict()  # the server's own pipeline spec, as it is
+    assert spec["gate"]["min_sharpness"] == pipeline.gate.min_sharpness
+    assert spec["hold"]["groups"] == list(pipeline.advisor.outcome_groups())
+    assert spec["hold"]["hold_seconds"] == 3.0 and spec["triage"]["malignant_threshold"] == \
         pipeline.classifier.card.malignant_threshold
     assert [c["code"] for c in bundle["classes"]] == list(pipeline.classifier.classes)
     assert [c["urgency"] for c in bundle["classes"]] == [c.urgency for c in pipeline.advisor.classes]  # the catalogue's
     assert not any("urgency" in e for kb in bundle["knowledge"].values() for e in kb["classes"].values())
-    assert bundle["localizer"]["name"] == "learned" and set(bundle["knowledge"]) == {"en", "ko"}  # the card's
+    assert spec["localizer"]["name"] == "learned" and set(bundle["knowledge"]) == {"en", "ko"}  # the card's
     model = httpx.get(server.url + bundle["model"]["url"])
     assert model.status_code == 200 and model.content == pipeline.classifier.path.read_bytes()
     assert hashlib.sha256(model.content).hexdigest().startswith(bundle["model"]["url"].rsplit("=", 1)[1])
@@ -51,12 +53,14 @@ def test_bundle_carries_the_servers_own_settings_and_model(server):
 
 
 def test_the_localiser_in_use_is_the_one_served(server):
-    loc = httpx.get(server.url + "/api/v1/ondevice").json()["localizer"]
+    bundle = httpx.get(server.url + "/api/v1/ondevice").json()
+    loc = bundle["spec"]["localizer"]
     assert loc["name"] == "learned" and loc["present_threshold"] > 0.5 and loc["long_side"] == 128
-    assert httpx.get(server.url + loc["url"]).content == (MODELS / "skindoctor-loc-int8.onnx").read_bytes()
+    assert httpx.get(server.url + bundle["localizer_url"]).content == \
+        (MODELS / "skindoctor-loc-int8.onnx").read_bytes()
     with LiveServer(create_app(_settings(localizer="colour"))) as s:
-        loc = httpx.get(s.url + "/api/v1/ondevice").json()["localizer"]
-        assert loc["name"] == "colour" and "url" not in loc
+        bundle = httpx.get(s.url + "/api/v1/ondevice").json()
+        assert bundle["spec"]["localizer"]["name"] == "colour" and bundle["localizer_url"] is None
 
 
 def worker_version(script: str) -> str:

@@ -18,7 +18,7 @@ from skindoctor.dev.golden import DYADIC, hold_state
 from skindoctor.dev.ondevice import FLAGS
 from skindoctor.labels import LesionClass
 from skindoctor.results import TopClassOut
-from skindoctor.stream.confirm import CANDIDATE_SHARE, HoldConfirmer
+from skindoctor.stream.confirm import HoldConfirmer, HoldSettings
 from skindoctor.vision.classifier import Prediction
 from skindoctor.web.app import create_app
 
@@ -140,8 +140,9 @@ def hold_settings(hold: dict, count: int, seed: int = 0) -> list[dict]:
 
 
 def test_browser_hold_matches_the_python_hold(page, served, advisor):
-    hold = served["bundle"]["hold"]
-    assert hold["groups"] == list(advisor.outcome_groups()) and hold["candidate_share"] == CANDIDATE_SHARE
+    hold = served["bundle"]["spec"]["hold"]
+    assert hold["groups"] == list(advisor.outcome_groups())
+    assert hold["candidate_share"] == HoldSettings().candidate_share
     sequences = hold_sequences(len(served["bundle"]["classes"]), hold["groups"], 200)
     configs = hold_settings(hold, len(sequences))
     browser = page.evaluate("""async ({ configs, sequences }) => {
@@ -151,11 +152,9 @@ def test_browser_hold_matches_the_python_hold(page, served, advisor):
         return frames.map((f) => (f === 'reset' ? hold.reset() ?? null : hold.update(...f)));
       });
     }""", {"configs": configs, "sequences": sequences})
-    args = ("hold_seconds", "min_confidence", "grace", "max_gap", "smoothing", "min_agreement", "groups",
-            "decide_within")
     seen = {"confirmed": 0, "undecided": 0, "two rivals": 0, "two candidates": 0, "re-armed": 0}
     for n, (frames, config, js_states) in enumerate(zip(sequences, configs, browser, strict=True)):
-        confirmer = HoldConfirmer(**{k: config[k] for k in args})
+        confirmer = HoldConfirmer(**config)
         for i, (frame, js) in enumerate(zip(frames, js_states, strict=True)):
             if frame == "reset":
                 confirmer.reset()

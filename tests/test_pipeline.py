@@ -9,7 +9,6 @@ import pytest
 
 from skindoctor.dev.clips import Segment, write_video
 from skindoctor.errors import InputError
-from skindoctor.stream.confirm import HoldConfirmer
 from skindoctor.stream.pipeline import Pipeline
 from skindoctor.stream.sources import open_source
 
@@ -105,7 +104,7 @@ def test_missing_source_is_a_clear_error(tmp_path):
 
 
 def test_custom_hold_time(classifier, lesions, tmp_path):
-    p = Pipeline(classifier, confirmer=HoldConfirmer(hold_seconds=1.5))
+    p = Pipeline(classifier).fresh(hold_seconds=1.5)
     (d,) = diagnoses(run(p, write_video([Segment(lesions[A], 3.0)], tmp_path / "h.avi")))
     assert 1.5 <= d.t <= 1.9
 
@@ -179,15 +178,16 @@ class _FindsOnlyCloserUp:
 
 def test_the_closer_look_runs_only_on_skin_where_nothing_was_found(classifier):
     from skindoctor.analysis import analyse
-    from skindoctor.vision.quality import QualityGate
+    from skindoctor.spec import build_spec
 
     rng = np.random.default_rng(0)
     skin = np.clip(rng.normal((200, 150, 130), 8, (480, 640, 3)), 0, 255).astype(np.uint8)
     localizer = _FindsOnlyCloserUp()
-    result = analyse(skin, classifier, localizer, QualityGate())
+    spec = build_spec(classifier, localizer)
+    result = analyse(skin, classifier, localizer, spec)
     assert localizer.closer == 1 and result.box is not None and result.box.x0 == 100
     grey = np.full((480, 640, 3), 128, np.uint8)  # no skin in view: no closer look
-    analyse(grey, classifier, localizer, QualityGate())
+    analyse(grey, classifier, localizer, spec)
     dark = np.full((480, 640, 3), 10, np.uint8)  # refused by the gate before any search
-    analyse(dark, classifier, localizer, QualityGate())
+    analyse(dark, classifier, localizer, spec)
     assert localizer.closer == 1

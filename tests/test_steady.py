@@ -8,11 +8,13 @@ import pytest
 import skindoctor
 from skindoctor.dev.benchmark import CountingLocalizer
 from skindoctor.dev.clips import Segment, frames
-from skindoctor.stream.steady import MAX_REUSE, SteadyLocalizer
+from skindoctor.stream.steady import SteadyLocalizer, SteadySettings
 from skindoctor.vision.localize import Box, Localization
 
 from .conftest import needs_ham
 from .lesions import Key, steady_lesions
+
+MAX_REUSE = SteadySettings().max_reuse
 
 
 class DarkerQuarter:

@@ -45,6 +45,7 @@ def load(model_dir: str | Path | None = None, variant: str | None = None, thread
     """
     from .advice.advisor import Advisor
     from .config import get_settings
+    from .spec import build_spec
     from .stream.pipeline import Pipeline
     from .vision.classifier import OnnxClassifier
     from .vision.segment import card_localizer
@@ -54,8 +55,9 @@ def load(model_dir: str | Path | None = None, variant: str | None = None, thread
     classifier = OnnxClassifier(model_dir or settings.model_dir, variant or settings.model_variant, threads=threads,
                                 card=card)
     localizer = localizer or card_localizer(classifier.model_dir, classifier.card, settings.localizer, threads)
-    pipeline = Pipeline(classifier, localizer, advisor=Advisor.from_settings(classifier.card, settings=settings))
-    return pipeline.fresh(settings.hold_seconds, settings.decide_seconds)
+    advisor = Advisor.from_settings(classifier.card, settings=settings)
+    spec = build_spec(classifier, localizer, advisor, settings.hold_seconds, settings.decide_seconds)
+    return Pipeline(classifier, localizer, spec, advisor)
 
 
 @lru_cache(maxsize=1)

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .vision.classifier import OnnxClassifier, Prediction
+from .spec import PipelineSpec
+from .vision.classifier import Classifier, Prediction
 from .vision.localize import Box, Localizer, look_wider, square_crop, working_copy
 from .vision.preprocess import resize_square
-from .vision.quality import Quality, QualityGate
+from .vision.quality import Quality
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,12 @@ class Analysis:
     prediction: Prediction | None = None  # None when the gate refused the picture
 
 
-def analyse(frame: np.ndarray, classifier: OnnxClassifier, localizer: Localizer, gate: QualityGate,
+def analyse(frame: np.ndarray, classifier: Classifier, localizer: Localizer, spec: PipelineSpec,
             views: int = 1) -> Analysis:
-    """One RGB uint8 picture through gate, localiser and classifier (its crop judged as ``views`` mirror images)."""
-    small = working_copy(frame)
+    """One RGB uint8 picture through ``spec``'s gate, the localiser, ``spec``'s crop and the classifier (its crop
+    judged as ``views`` mirror images)."""
+    gate = spec.gate
+    small = working_copy(frame, spec.work_side)
     quality = gate.check_frame(small)
     # A colour rule for skin misses some skin tones and lighting; with a model that can say "not a
     # lesion" it is only a hint: the frame goes on, and "no skin" is the answer if nothing is found.
@@ -43,14 +46,14 @@ def analyse(frame: np.ndarray, classifier: OnnxClassifier, localizer: Localizer,
         loc = look_wider(localizer, frame)
     square = view = crop_box = None
     if loc.box is not None:
-        crop, crop_box = square_crop(frame, loc.box)
-        square = resize_square(crop, classifier.spec.size)
-        view = square if min(crop.shape[:2]) >= classifier.spec.size else crop  # never judged enlarged
+        crop, crop_box = square_crop(frame, loc.box, spec.crop)
+        square = resize_square(crop, spec.classifier.size)
+        view = square if min(crop.shape[:2]) >= spec.classifier.size else crop  # never judged enlarged
     quality = gate.check_lesion(Quality(True, "ok", quality.metrics), loc, view)
     if not quality.ok:
         return Analysis(refused or quality, loc.box, crop_box)
     pred = classifier.predict(square, views)
-    quality = gate.check_prediction(quality, pred.not_lesion, classifier.card.reject_threshold)
+    quality = gate.check_prediction(quality, pred.not_lesion, spec.classifier.reject_threshold)
     if not quality.ok:
         return Analysis(refused or quality, loc.box, crop_box)
     return Analysis(quality, loc.box, crop_box, pred)

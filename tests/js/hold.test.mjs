@@ -11,7 +11,7 @@ const { cases } = golden("hold.json");
 test("the hold: every state of every timeline", () => {
   const wrong = [];
   cases.forEach(({ in: { settings, frames }, out: states }, n) => {
-    assert.deepEqual(Object.keys(settings).sort(), Object.keys(bundle.hold).sort());  // the bundle's settings
+    assert.deepEqual(Object.keys(settings).sort(), Object.keys(bundle.spec.hold).sort());  // the bundle's settings
     const hold = new HoldConfirmer(settings);
     frames.forEach((frame, i) => {
       const js = frame === "reset" ? hold.reset() ?? null : hold.update(...frame);

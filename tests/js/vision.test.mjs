@@ -17,26 +17,26 @@ const KNOWN = {
   "linear, enlarging": "OpenCV's bilinear enlarging rounds some values a level apart (crops under the model's size)",
 };
 const { bundle } = golden("bundle.json");
-const frames = golden("frames.json").cases, size = bundle.model.input.size;
+const { cases: frames, altered } = golden("frames.json"), size = bundle.spec.classifier.size;
 
-function analyse(frame) {  // Engine.analyse's steps up to the classifier, each step's answer
-  const small = workingCopy(frame, bundle.work_side);
-  const quality = checkFrame(small, bundle.gate), loc = locateByColour(frame, small, bundle.localizer);
+function analyse(frame, spec) {  // Engine.analyse's steps up to the classifier, each step's answer
+  const small = workingCopy(frame, spec.work_side);
+  const quality = checkFrame(small, spec.gate), loc = locateByColour(frame, small, spec.localizer);
   let cropBox = null, square = null, view = null;
   if (loc.box) {
-    const cut = squareCrop(frame, loc.box);
+    const cut = squareCrop(frame, loc.box, spec.crop);
     square = resizeSquare(cut.crop, size);
     cropBox = cut.cropBox;
     view = Math.min(cut.crop.width, cut.crop.height) >= size ? square : cut.crop;
   }
-  const lesion = checkLesion({ ok: true, reason: "ok", metrics: quality.metrics }, loc, view, bundle.gate);
+  const lesion = checkLesion({ ok: true, reason: "ok", metrics: quality.metrics }, loc, view, spec.gate);
   return { small: digestOf(small), frame_quality: quality, loc, crop_box: cropBox, square: square && digestOf(square),
     lesion_quality: lesion };
 }
-const answers = frames.map(({ in: c }) => analyse(picture(c.frame)));
+const answers = frames.map(({ in: c }) => analyse(picture(c.frame), c.spec === "altered" ? { ...bundle.spec, ...altered } : bundle.spec));
 
 test("frames: the same gate reasons, lesion boxes and crops; measurements within 1 %", () => {
-  assert.equal(bundle.localizer.name, "colour");
+  assert.equal(bundle.spec.localizer.name, "colour");
   const decisions = (a) => ({ frame: a.frame_quality.reason, box: a.loc.box, crop: a.crop_box, lesion: a.lesion_quality.reason });
   const measured = (a) => ({ frame: a.frame_quality.metrics, lesion: a.lesion_quality.metrics, loc: a.loc });
   const wrong = frames.flatMap(({ in: c, out: py }, i) => [
@@ -77,7 +77,7 @@ for (const [n, { in: c, out: py }] of golden("resize.json").cases.entries()) {
     add(op, n, n, `model square ${n}`, expected, () => resizeSquare(img, n));
   }
   const { width: w, height: h } = py.working_copy;
-  add("area", w, h, "working copy", py.working_copy, () => workingCopy(img, bundle.work_side));
+  add("area", w, h, "working copy", py.working_copy, () => workingCopy(img, bundle.spec.work_side));
 }
 
 for (const [path, checks] of Object.entries(resizes).sort()) {

@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 from ..model_card import load_card
-from ..stream.steady import MAX_REUSE
 
 ROUNDS = 5  # engines take turns this many times in one latency run
 
@@ -163,7 +162,8 @@ def frame_latency(pipeline, frames: list[np.ndarray]) -> dict:
         t1 = time.perf_counter()
         found = loc.locate(frame, small)
         t2 = time.perf_counter()
-        square = resize_square(square_crop(frame, found.box)[0], clf.spec.size) if found.box else None
+        crop = square_crop(frame, found.box, pipeline.spec.crop)[0] if found.box else None
+        square = resize_square(crop, clf.spec.size) if crop is not None else None
         gate.check_lesion(q, found, square) if square is not None else None
         t3 = time.perf_counter()
         x = normalize(square, clf.spec)[None] if square is not None else None
@@ -212,7 +212,8 @@ def live_fps(pipeline, clip: Path, realtime_seconds: float) -> dict:
     looks = getattr(pipeline.localizer, "second_looks", 0) - looks
     return {"uncapped": uncapped, "realtime_30fps": {"seconds": wall, "frames_analysed": m, "fps": m / wall,
                                                      "cpu_of_one_core": cpu / wall, "frames_searched": searched.calls,
-                                                     "second_looks": looks}}
+                                                     "second_looks": looks,
+                                                     "max_reuse": pipeline.spec.steady.max_reuse}}
 
 
 class CountingLocalizer:
@@ -433,7 +434,8 @@ def write_report(r: dict, out: Path) -> None:
               "core** (process CPU time / wall time). The localiser searched "
               f"{lv['realtime_30fps'].get('frames_searched', 0)} of the {lv['realtime_30fps']['frames_analysed']} "
               "frames: a stream keeps its lesion box while the picture holds still (at most "
-              f"{MAX_REUSE} frames in a row; `stream/steady.py`); the stage table above searches every frame. "
+              f"{lv['realtime_30fps'].get('max_reuse', 'a few')} frames in a row; `stream/steady.py`); "
+              "the stage table above searches every frame. "
               f"{lv['realtime_30fps'].get('second_looks', 0)} searches took the learned localiser's second look "
               "(an unsure box checked on the frame's mirror images).",
               "", "## Start-up, memory, files", "",

@@ -7,8 +7,10 @@ answers are stale); ``node --test tests/js/`` checks the JS modules against them
 - ``bundle.json``: what the page reads: the on-device bundle (colour localiser; URLs and runtime left out) and the
   message tables of every language;
 - ``frames.json``: synthetic frames through working copy, frame gate, colour localiser, square crop, the model's
-  square and the lesion gate; ``resize.json``: small pictures through each filter;
-- ``hold.json``: the 3-second hold on camera-like timelines;
+  square and the lesion gate, with the server's spec and again with every number of those stages moved
+  (``altered``); ``resize.json``: small pictures through each filter;
+- ``hold.json``: the 3-second hold on camera-like timelines; ``steady.json``: which frames of a stream the steady box
+  searches again;
 - ``advice.json``: triage, top classes and knowledge-base advice in every language (``extra``: two more classes
   the knowledge base does not describe); ``undecided.json``: the messages when nothing was confirmed in time;
 - ``engine.json``: one picture's answer (``results.analysis_out``) shaped from given predictions.
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import dataclasses
 import hashlib
 import json
 import zlib
@@ -38,9 +41,11 @@ from ..analysis import Analysis
 from ..config import default, get_settings
 from ..labels import LesionClass
 from ..results import TopClassOut, analysis_out
+from ..spec import PipelineSpec
 from ..stream.confirm import HoldConfirmer
+from ..stream.steady import SteadyLocalizer
 from ..vision.classifier import Prediction
-from ..vision.localize import Box, square_crop, working_copy
+from ..vision.localize import Box, ColourSettings, LesionLocalizer, Localization, square_crop, working_copy
 from ..vision.preprocess import resize_square
 from ..vision.quality import Quality
 from ..web import ondevice
@@ -49,7 +54,7 @@ from ..web.services import Services
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "golden"
 MODELS = ROOT / "models"
-KEPT = ("model", "classes", "work_side", "localizer", "gate", "hold", "triage", "knowledge")  # what the JS reads
+KEPT = ("spec", "classes", "knowledge")  # what the JS reads (the URLs vary by machine and model file)
 REL = 1e-6  # answers recomputed on another machine: float32 sums may round differently there
 
 
@@ -64,7 +69,6 @@ def served(svc: Services) -> dict:
     """The bundle as /api/v1/ondevice sends it, less what varies by machine or model file, and the message tables."""
     bundle = json.loads(json.dumps(ondevice.bundle(svc)))
     bundle = {k: bundle[k] for k in KEPT}
-    bundle["model"] = {k: v for k, v in bundle["model"].items() if k not in ("url", "variant", "name")}
     return {"bundle": bundle, "tables": {lang: i18n.table(lang) for lang in i18n.LANGUAGES}}
 
 
@@ -166,11 +170,34 @@ def random_frame(rng: np.random.Generator, seed: int) -> tuple[str, np.ndarray]:
                                        hairs=int(rng.integers(0, 3)), seed=seed)
 
 
+# every number of the gate, the colour localiser and the crop moved: the JS must take each from the spec it is given
+ALTERED = {
+    "gate": dict(thumb_size=(48, 36), min_brightness=50.0, max_brightness=225.0, clip_level=240, max_clipped=0.3,
+                 skin_cr=(135, 175), skin_cb=(80, 130), skin_min_luma=40, min_skin=0.3, min_lesion_side=20,
+                 min_sharpness=12.0),
+    "localizer": dict(channel_weights=(1.0, 1.2, 1.6), blur=3, kernel=3, lighter_by=3.0, lighter_weight=0.5,
+                      centre_weight=1.4, border_weight=0.7, fill_offset=0.3, min_area=0.006, min_contrast=10.0),
+    "crop": dict(margin=0.2, min_side=12),
+}
+
+
+def altered_spec(spec: PipelineSpec) -> PipelineSpec:
+    return dataclasses.replace(spec, gate=dataclasses.replace(spec.gate, **ALTERED["gate"]),
+                               localizer=dataclasses.replace(ColourSettings(), **ALTERED["localizer"]),
+                               crop=dataclasses.replace(spec.crop, **ALTERED["crop"]))
+
+
 def frame_inputs(svc: Services) -> dict:
+    """The frames, each through the server's spec; and those the working copy shrinks (see the resizing TODOs of
+    tests/js/) again through ``ALTERED`` (``altered``: its sections)."""
     rng = np.random.default_rng(0)
     frames = [(name, synthetic(size, **kw)) for name, size, kw in FRAMES]
     frames += [random_frame(rng, seed) for seed in range(12)]
-    return {"cases": [{"name": name, "frame": stored(img)} for name, img in frames]}
+    cases = [{"name": name, "frame": stored(img)} for name, img in frames]
+    altered = altered_spec(svc.pipeline.spec).as_dict()
+    return {"altered": {k: altered[k] for k in ALTERED},
+            "cases": cases + [{**c, "spec": "altered"} for (_, size, _), c in zip(FRAMES, cases)
+                              if max(size) >= svc.pipeline.spec.work_side]}
 
 
 def quality_json(q: Quality) -> dict:
@@ -180,16 +207,17 @@ def quality_json(q: Quality) -> dict:
 def frame_answer(svc: Services, case: dict) -> dict:
     """One frame through ``analysis.analyse`` up to the classifier: each step's answer."""
     frame, pipeline = picture(case["frame"]), svc.pipeline
-    gate, size = pipeline.gate, pipeline.classifier.spec.size
-    small = working_copy(frame)
+    spec = altered_spec(pipeline.spec) if case.get("spec") == "altered" else pipeline.spec
+    gate, size = spec.gate, spec.classifier.size
+    small = working_copy(frame, spec.work_side)
     quality = gate.check_frame(small)
-    loc = pipeline.localizer.locate(frame, small)
+    loc = LesionLocalizer(spec.localizer).locate(frame, small)
     out = {"small": digest(small), "frame_quality": quality_json(quality),
            "loc": {"box": loc.box.as_list() if loc.box else None, "area_fraction": loc.area_fraction,
                    "contrast": loc.contrast}, "crop_box": None, "square": None}
     view = None
     if loc.box is not None:
-        crop, crop_box = square_crop(frame, loc.box)
+        crop, crop_box = square_crop(frame, loc.box, spec.crop)
         square = resize_square(crop, size)
         view = square if min(crop.shape[:2]) >= size else crop
         out |= {"crop_box": crop_box.as_list(), "square": digest(square)}
@@ -221,8 +249,6 @@ def resize_answer(svc: Services, case: dict) -> dict:
 
 KINDS = ("steady, then another lesion", "flicker inside an outcome", "flicker across outcomes", "dropouts",
          "an unsure model", "stalls and scene changes")
-HOLD_ARGS = ("hold_seconds", "min_confidence", "grace", "max_gap", "smoothing", "min_agreement", "groups",
-             "decide_within")
 
 
 def hold_timeline(rng: np.random.Generator, groups: list[int], kind: int) -> list:
@@ -263,7 +289,7 @@ def hold_timeline(rng: np.random.Generator, groups: list[int], kind: int) -> lis
 def hold_inputs(svc: Services, count: int = 18) -> dict:
     """Timelines, each with its settings: the server's (as the bundle sends them), without outcome groups, with
     other decide-within times, without smoothing."""
-    rng, server = np.random.default_rng(1), served(svc)["bundle"]["hold"]
+    rng, server = np.random.default_rng(1), served(svc)["bundle"]["spec"]["hold"]
     return {"cases": [{"settings": {**server, "groups": None if i % 5 == 2 else server["groups"],
                                     "decide_within": [server["decide_within"], 4.0, 2.5, None][i % 4],
                                     "smoothing": 0.0 if i % 7 == 6 else server["smoothing"]},
@@ -283,8 +309,44 @@ def hold_state(s) -> dict:
 
 def hold_answer(svc: Services, case: dict) -> list:
     """The Python hold's state after each frame (None after a reset)."""
-    confirmer = HoldConfirmer(**{k: case["settings"][k] for k in HOLD_ARGS})
+    confirmer = HoldConfirmer(**case["settings"])
     return [confirmer.reset() if f == "reset" else hold_state(confirmer.update(*f)) for f in case["frames"]]
+
+
+# ---------- the steady box ----------
+
+def shifted(base: np.ndarray, shift: int) -> np.ndarray:
+    """``base`` lighter (or darker) by ``shift`` levels, clipped: a working copy ``|shift|`` levels from it at most."""
+    return np.clip(base.astype(np.int16) + shift, 0, 255).astype(np.uint8)
+
+
+def steady_inputs(svc: Services, count: int = 6) -> dict:
+    """Streams of working copies, each the shared ``base`` shifted by a few levels (inside and outside the spec's
+    tolerance, its edge included), now and then at another frame size."""
+    rng, tolerance = np.random.default_rng(5), svc.pipeline.spec.steady.tolerance
+    base = rng.integers(0, 256, (24, 32, 3), dtype=np.uint8)
+    shifts = [0, 0, 0, 1, -1, int(tolerance), -int(tolerance), int(tolerance) + 1, 12]
+    cases = [{"frames": [{"shift": int(rng.choice(shifts)), "size": [480, 640] if rng.random() < 0.05 else [640, 480]}
+                         for _ in range(40)]} for _ in range(count)]
+    return {"base": stored(base), "cases": cases}
+
+
+def steady_answer(svc: Services, case: dict) -> list[bool]:
+    """For each frame, whether the localiser searched it (else the last box was kept)."""
+    base = picture(steady_inputs(svc)["base"])
+    searched: list[bool] = []
+
+    class Recorder:
+        def locate(self, frame, small=None):
+            searched[-1] = True
+            return Localization(Box(0, 0, 1, 1), 0.1, 20.0)
+
+    steady = SteadyLocalizer(Recorder(), svc.pipeline.spec.steady)
+    for f in case["frames"]:
+        searched.append(False)
+        w, h = f["size"]
+        steady.locate(np.zeros((h, w, 3), np.uint8), shifted(base, f["shift"]))
+    return searched
 
 
 # ---------- triage and advice ----------
@@ -408,6 +470,7 @@ FILES: dict[str, tuple[Callable, Callable]] = {  # name → (its inputs, one cas
     "frames.json": (frame_inputs, frame_answer), "resize.json": (resize_inputs, resize_answer),
     "hold.json": (hold_inputs, hold_answer), "advice.json": (advice_inputs, advice_answer),
     "undecided.json": (undecided_inputs, undecided_answer), "engine.json": (engine_inputs, engine_answer),
+    "steady.json": (steady_inputs, steady_answer),
 }
 
 

@@ -22,14 +22,26 @@ confirmation, a reset, or the lesion staying away that long.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..config import default
 
-CANDIDATE_SHARE = 0.2  # a class on top in this share of a hold's frames is named as a candidate
+
+@dataclass(frozen=True)
+class HoldSettings:
+    """The hold's numbers (the module's docstring says what each does)."""
+
+    hold_seconds: float = default("hold_seconds")
+    decide_within: float | None = default("decide_seconds")
+    min_confidence: float = 0.5
+    grace: float = 0.6
+    max_gap: float = 1.0
+    smoothing: float = 0.3  # seconds: the time constant of the moving average
+    min_agreement: float = 0.8
+    candidate_share: float = 0.2  # a class on top in this share of a hold's frames is named as a candidate
+    groups: tuple[int, ...] | None = None  # each class's outcome group (None: each class its own)
 
 
 @dataclass(frozen=True)
@@ -57,15 +69,17 @@ class HoldState:
 
 
 class HoldConfirmer:
-    def __init__(self, hold_seconds: float = default("hold_seconds"), min_confidence: float = 0.5, grace: float = 0.6,
-                 max_gap: float = 1.0, smoothing: float = 0.3, min_agreement: float = 0.8,
-                 groups: Sequence[int] | None = None, decide_within: float | None = default("decide_seconds")):
-        if hold_seconds <= 0:
+    def __init__(self, settings: HoldSettings | None = None, **changes):
+        """``settings`` (default: ``HoldSettings()``) with ``changes`` to any of its fields."""
+        if changes.get("groups") is not None:
+            changes["groups"] = tuple(int(g) for g in changes["groups"])
+        self.settings = s = replace(settings or HoldSettings(), **changes)
+        if s.hold_seconds <= 0:
             raise ValueError("hold_seconds must be positive")
-        self.hold_seconds, self.min_confidence = hold_seconds, min_confidence
-        self.grace, self.max_gap, self.smoothing = grace, max_gap, smoothing
-        self.min_agreement, self.decide_within = min_agreement, decide_within
-        self.groups = None if groups is None else np.asarray(groups, dtype=int)
+        self.hold_seconds, self.min_confidence = s.hold_seconds, s.min_confidence
+        self.grace, self.max_gap, self.smoothing = s.grace, s.max_gap, s.smoothing
+        self.min_agreement, self.decide_within = s.min_agreement, s.decide_within
+        self.groups = None if s.groups is None else np.asarray(s.groups, dtype=int)
         self.reset()
 
     def reset(self) -> None:
@@ -165,7 +179,7 @@ class HoldConfirmer:
     def _confirmation(self, mean: np.ndarray, group_mean: np.ndarray, t: float, held: float) -> Confirmation:
         members = [i for i in range(len(mean)) if self._group_of(i) == self.candidate]
         best = max(members, key=lambda i: mean[i])
-        often = [i for i in members if self.class_tops[i] >= CANDIDATE_SHARE * self.n_probs]
+        often = [i for i in members if self.class_tops[i] >= self.settings.candidate_share * self.n_probs]
         candidates = tuple(sorted(set(often) | {best}, key=lambda i: -mean[i]))
         return Confirmation(best, float(mean[best]), mean, t, held, self.sum_not_lesion / self.n_probs,
                             candidates, float(group_mean[self.candidate]))

@@ -15,12 +15,13 @@ import numpy as np
 
 from ..analysis import Analysis, analyse
 from ..config import default
-from ..vision.classifier import OnnxClassifier, Prediction
+from ..spec import PipelineSpec, build_spec
+from ..vision.classifier import Classifier, Prediction
 from ..vision.localize import Box, LesionLocalizer, Localizer
-from ..vision.quality import Quality, QualityGate
+from ..vision.quality import Quality
 from .confirm import HoldConfirmer, HoldState
 from .sources import FrameSource, LatestFrame
-from .steady import MAX_REUSE, SteadyLocalizer
+from .steady import SteadyLocalizer
 
 
 @dataclass
@@ -52,32 +53,26 @@ class FrameResult:
 
 
 class Pipeline:
-    """Classifier, localiser, gate and hold; ``advisor`` (care guidance) tells the hold which classes share
-    a triage outcome. Per-stream state is the confirmer's and the steady box's (``process`` keeps the lesion
-    box while the picture holds still); ``fresh`` gives a stream its own."""
+    """Classifier and localiser, with the gate, crop, hold and steady box built from ``spec`` (default: the
+    classifier's card with each stage's defaults, the hold grouped by ``advisor``'s triage outcomes). Per-stream
+    state is the confirmer's and the steady box's (``process`` keeps the lesion box while the picture holds
+    still); ``fresh`` gives a stream its own."""
 
-    def __init__(self, classifier: OnnxClassifier, localizer: Localizer | None = None,
-                 gate: QualityGate | None = None, confirmer: HoldConfirmer | None = None, advisor=None,
-                 box_reuse: int = MAX_REUSE):
-        self.classifier = classifier
+    def __init__(self, classifier: Classifier, localizer: Localizer | None = None, spec: PipelineSpec | None = None,
+                 advisor=None):
+        self.classifier, self.advisor = classifier, advisor
         self.localizer = localizer or LesionLocalizer()
-        self.gate = gate or QualityGate()
-        self.advisor = advisor
-        self.confirmer = confirmer or self._confirmer()
-        self.stream_localizer = SteadyLocalizer(self.localizer, max_reuse=box_reuse)  # 0: search every frame
+        self.spec = spec = spec or build_spec(classifier, self.localizer, advisor)
+        self.gate = spec.gate
+        self.confirmer = HoldConfirmer(spec.hold)
+        self.stream_localizer = SteadyLocalizer(self.localizer, spec.steady)
         self.classes = classifier.classes
 
-    def _confirmer(self, hold_seconds: float = default("hold_seconds"),
-                   decide_seconds: float | None = default("decide_seconds")) -> HoldConfirmer:
-        groups = self.advisor.outcome_groups() if self.advisor is not None else None
-        return HoldConfirmer(hold_seconds=hold_seconds, groups=groups, decide_within=decide_seconds)
-
     def fresh(self, hold_seconds: float | None = None, decide_seconds: float | None = None) -> Pipeline:
-        """A pipeline sharing these models with a hold of its own (one per live session or video)."""
-        confirmer = self._confirmer(hold_seconds or self.confirmer.hold_seconds,
-                                    decide_seconds or self.confirmer.decide_within)
-        return Pipeline(self.classifier, self.localizer, self.gate, confirmer, self.advisor,
-                        box_reuse=self.stream_localizer.max_reuse)
+        """A pipeline sharing these models with a hold of its own (one per live session or video), with another
+        hold or decision time if given."""
+        return Pipeline(self.classifier, self.localizer, self.spec.with_hold(hold_seconds, decide_seconds),
+                        self.advisor)
 
     def reset(self) -> None:
         self.confirmer.reset()
@@ -85,11 +80,11 @@ class Pipeline:
 
     def analyse(self, image: np.ndarray) -> Analysis:
         """One picture (RGB uint8) through gate, localiser and classifier (no temporal state)."""
-        return analyse(image, self.classifier, self.localizer, self.gate, self.classifier.card.photo_views)
+        return analyse(image, self.classifier, self.localizer, self.spec, self.spec.classifier.photo_views)
 
     def process(self, frame: np.ndarray, t: float) -> FrameResult:
         """One frame of a stream: the photo path (with the steady box) and the hold."""
-        analysis = analyse(frame, self.classifier, self.stream_localizer, self.gate)
+        analysis = analyse(frame, self.classifier, self.stream_localizer, self.spec)
         quality, box, pred = analysis.quality, analysis.box, analysis.prediction
         hold = self.confirmer.update(t, pred.probs if pred else None, pred.not_lesion if pred else 0.0,
                                      reason=None if pred else quality.reason)

@@ -10,22 +10,28 @@ still judges each frame's own pixels inside the box.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
 from ..vision.localize import Localization, Localizer, look_wider, working_copy
 
-# Sensor noise and hand tremor move a 128-px working copy by ~0.5–1.4 levels over 1–3 frames of a camera-like
-# clip; a change of light or framing moves it by tens (bench: skindoctor bench, live rows).
-TOLERANCE = 2.0
-MAX_REUSE = 4  # the localiser still runs on at least every fifth frame (6 times a second at 30 fps)
+
+@dataclass(frozen=True)
+class SteadySettings:
+    # sensor noise and hand tremor move a 128-px working copy by under 1.5 levels over 1–3 frames of a camera-like
+    # clip; a change of light or framing moves it by tens (bench: skindoctor bench, live rows)
+    tolerance: float = 2.0
+    max_reuse: int = 4  # the localiser still runs on at least every fifth frame (0: on every frame)
 
 
 class SteadyLocalizer:
     """``locate(frame, small)`` as the wrapped localiser, reusing its last answer while the frame holds still."""
 
-    def __init__(self, localizer: Localizer, max_reuse: int = MAX_REUSE, tolerance: float = TOLERANCE):
-        self.localizer, self.max_reuse, self.tolerance = localizer, max_reuse, tolerance
+    def __init__(self, localizer: Localizer, settings: SteadySettings = SteadySettings()):
+        self.localizer, self.settings = localizer, settings
+        self.max_reuse, self.tolerance = settings.max_reuse, settings.tolerance
         self.reset()
 
     def reset(self) -> None:

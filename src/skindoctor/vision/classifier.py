@@ -11,11 +11,10 @@ import onnxruntime as ort
 
 from ..errors import ModelError
 from ..model_card import InputSpec, ModelCard, default_models_dir, load_card
-from .preprocess import to_tensor
+from .preprocess import MIRRORS, mirror_axes, to_tensor
 
 OUTPUT_NAME, CAM_OUTPUT = "logits", "cam"  # the model's outputs (the second is optional)
-# a crop's views: as it is, mirrored left-right, upside-down, both (axes of an NCHW batch); lesions have no up
-VIEW_AXES = ((), (3,), (2,), (2, 3))
+VIEW_AXES = ((), *(mirror_axes(*m, first=2) for m in MIRRORS))  # a crop's views: as it is, then its mirror images
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,15 @@ import numpy as np
 
 from ..model_card import InputSpec
 
+# a picture's mirror images, as (left-right, upside-down) flips: the localiser's second look and the classifier's
+# views take them in this order (lesions have no up)
+MIRRORS = ((True, False), (False, True), (True, True))
+
+
+def mirror_axes(left_right: bool, upside_down: bool, first: int = 0) -> tuple[int, ...]:
+    """The array axes a mirror image flips: of an H×W picture (``first=0``) or an NCHW batch (``first=2``)."""
+    return tuple(first + axis for axis, flip in ((0, upside_down), (1, left_right)) if flip)
+
 
 def center_square(image: np.ndarray) -> np.ndarray:
     """The largest centred square of an HxWx3 image."""

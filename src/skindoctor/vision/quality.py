@@ -34,10 +34,15 @@ class Quality:
 
 @dataclass(frozen=True)
 class QualityGate:
-    min_brightness: float = 45.0
+    thumb_size: tuple[int, int] = (64, 48)  # light and skin are judged on a thumbnail this size (width, height)
+    min_brightness: float = 45.0  # mean luma (Y of YCrCb)
     max_brightness: float = 235.0
-    max_clipped: float = 0.35
-    min_skin: float = 0.2
+    clip_level: int = 250  # a thumbnail pixel this bright is clipped ...
+    max_clipped: float = 0.35  # ... and at most this share may be
+    skin_cr: tuple[int, int] = (133, 180)  # a skin pixel's Cr range ...
+    skin_cb: tuple[int, int] = (77, 135)  # ... and Cb range ...
+    skin_min_luma: int = 30  # ... and it is brighter than this
+    min_skin: float = 0.2  # share of skin pixels a frame needs
     # the lesion box's longer side in the picture's own pixels: detail is what a small spot lacks, so a spot small
     # in a large photo still counts (as large as 1 % of a 200×150 dermatoscope photo's area, the earlier rule)
     min_lesion_side: int = 16
@@ -46,13 +51,13 @@ class QualityGate:
     min_sharpness: float = 8.0
 
     def check_frame(self, frame: np.ndarray) -> Quality:
-        """Light and skin checks on the whole frame, or on its small working copy (a 64-px thumbnail of it)."""
-        thumb = cv2.resize(frame, (64, 48), interpolation=cv2.INTER_AREA)
+        """Light and skin checks on the whole frame, or on its small working copy (judged on a thumbnail of it)."""
+        thumb = cv2.resize(frame, self.thumb_size, interpolation=cv2.INTER_AREA)
         ycc = cv2.cvtColor(thumb, cv2.COLOR_RGB2YCrCb)
-        y = ycc[..., 0]
-        brightness, clipped = float(y.mean()), float((y >= 250).mean())
-        skin = float(((ycc[..., 1] >= 133) & (ycc[..., 1] <= 180) & (ycc[..., 2] >= 77) & (ycc[..., 2] <= 135)
-                      & (y > 30)).mean())
+        y, cr, cb = ycc[..., 0], ycc[..., 1], ycc[..., 2]
+        brightness, clipped = float(y.mean()), float((y >= self.clip_level).mean())
+        (cr0, cr1), (cb0, cb1) = self.skin_cr, self.skin_cb
+        skin = float(((cr >= cr0) & (cr <= cr1) & (cb >= cb0) & (cb <= cb1) & (y > self.skin_min_luma)).mean())
         metrics = {"brightness": brightness, "clipped": clipped, "skin": skin}
         if brightness < self.min_brightness:
             return Quality(False, "too_dark", metrics)

@@ -26,12 +26,36 @@ import numpy as np
 from ..errors import ModelError
 from ..model_card import LocalizerSpec, ModelCard
 from .localize import Box, LesionLocalizer, Localization, Localizer
-from .preprocess import normalize_batch
+from .preprocess import MIRRORS, mirror_axes, normalize_batch
 
 log = logging.getLogger(__name__)
-MIRROR_AXES = ((1,), (0,), (0, 1))  # the second look's views: left-right, upside-down, both (axes of an H×W picture)
+MIRROR_AXES = tuple(mirror_axes(*m) for m in MIRRORS)  # the second look's views (axes of an H×W picture)
+MIN_INPUT_SIDE = 16  # pixels: the network's input is never smaller on either side
 WIDER_GRID = 2  # the closer search's tiles per side
 WIDER_OVERLAP = 0.25  # share of a tile's side that neighbouring tiles share
+
+
+@dataclass(frozen=True)
+class LearnedSettings:
+    """The learned localiser's numbers (the card's and the search's): what the browser's port runs with."""
+
+    long_side: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    mask_threshold: float
+    present_threshold: float
+    confirm_below: float | None
+    look_closer: bool
+    closer_threshold: float | None
+    name: str = "learned"
+    min_input_side: int = MIN_INPUT_SIDE
+    wider_grid: int = WIDER_GRID
+    wider_overlap: float = WIDER_OVERLAP
+
+    @classmethod
+    def from_card(cls, spec: LocalizerSpec) -> LearnedSettings:
+        return cls(spec.long_side, spec.mean, spec.std, spec.mask_threshold, spec.present_threshold,
+                   spec.confirm_below, spec.look_closer, spec.closer_threshold)
 
 
 @dataclass(frozen=True)
@@ -47,7 +71,7 @@ class Region:
 def input_shape(width: int, height: int, long_side: int) -> tuple[int, int]:
     """(width, height) of the network's input for a frame: the long side scaled to ``long_side``."""
     f = long_side / max(width, height)
-    return max(16, round(width * f)), max(16, round(height * f))
+    return max(MIN_INPUT_SIDE, round(width * f)), max(MIN_INPUT_SIDE, round(height * f))
 
 
 def to_input(frames: list[np.ndarray], spec: LocalizerSpec) -> np.ndarray:
@@ -124,7 +148,8 @@ class SegmentLocalizer:
         import onnxruntime as ort
 
         self.spec, self.variant = spec, variant or spec.variant
-        path = Path(model_dir) / spec.files[self.variant]
+        self.settings = LearnedSettings.from_card(spec)
+        self.path = path = Path(model_dir) / spec.files[self.variant]
         if not path.is_file():
             raise FileNotFoundError(f"localiser model not found: {path}")
         options = ort.SessionOptions()

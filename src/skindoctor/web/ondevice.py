@@ -1,15 +1,13 @@
 """What the page's on-device mode needs to run the whole product in the browser, and the service worker.
 
-``/api/v1/ondevice`` is the bundle: the model file and its input contract, the quality gate's, the
-localiser's, the hold's and the triage rules' settings and each class's urgency (read off the server's own
-pipeline, so the browser decides exactly as the server would), and the knowledge base (the words) of every
-language. ``/sw.js`` is the service worker, with the list of files to keep for offline use and a version that
-changes with any of them.
+``/api/v1/ondevice`` is the bundle: the server's own pipeline spec (``skindoctor.spec``: every number of every
+stage, so the browser decides exactly as the server would), the model files, each class's urgency, and the
+knowledge base (the words) of every language. ``/sw.js`` is the service worker, with the list of files to keep
+for offline use and a version that changes with any of them.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from functools import lru_cache
@@ -21,9 +19,6 @@ from fastapi.responses import FileResponse, Response
 from .. import __version__
 from ..advice.knowledge import load_knowledge
 from ..i18n import LANGUAGES
-from ..stream.confirm import CANDIDATE_SHARE
-from ..vision.localize import CHANNEL_WEIGHTS, WORK_SIDE, LesionLocalizer
-from ..vision.segment import WIDER_GRID, WIDER_OVERLAP, SegmentLocalizer
 from . import browser_runtime
 from .pages import STATIC
 from .services import Services, ServicesDep
@@ -42,11 +37,10 @@ def file_digest(path: Path) -> str:
 
 def model_files(services: Services) -> dict[str, Path]:
     """The ONNX files the browser may fetch: the classifier's variant in use and, if used, the localiser's."""
-    clf = services.classifier
+    clf, localizer = services.classifier, services.pipeline.localizer
     files = {"classifier": clf.path}
-    localizer = services.pipeline.localizer
-    if isinstance(localizer, SegmentLocalizer):
-        files["localizer"] = clf.model_dir / localizer.spec.files[localizer.variant]
+    if services.pipeline.spec.localizer is not None and getattr(localizer, "path", None) is not None:
+        files["localizer"] = localizer.path
     return files
 
 
@@ -54,44 +48,19 @@ def _url(name: str, path: Path) -> str:
     return f"{MODEL_URL}{name}?sha256={file_digest(path)[:16]}"  # a new file is a new URL: caches cannot go stale
 
 
-def localizer_settings(services: Services) -> dict:
-    localizer = services.pipeline.localizer
-    if isinstance(localizer, SegmentLocalizer):
-        spec = localizer.spec
-        return {"name": "learned", "url": _url("localizer", model_files(services)["localizer"]),
-                "long_side": spec.long_side, "mean": list(spec.mean), "std": list(spec.std),
-                "mask_threshold": spec.mask_threshold, "present_threshold": spec.present_threshold,
-                "confirm_below": spec.confirm_below, "wider_grid": WIDER_GRID, "wider_overlap": WIDER_OVERLAP,
-                "look_closer": spec.look_closer, "closer_threshold": spec.closer_threshold}
-    if isinstance(localizer, LesionLocalizer):
-        return {"name": "colour", "channel_weights": CHANNEL_WEIGHTS.tolist(),
-                "min_area": localizer.min_area, "min_contrast": localizer.min_contrast}
-    return {"name": getattr(localizer, "name", type(localizer).__name__)}  # a custom one: not portable
-
-
 def bundle(services: Services) -> dict:
-    """Everything the browser's pipeline reads; ``available`` is false when it cannot run there."""
+    """Everything the browser's pipeline reads: the pipeline spec as it is, the model files' URLs, the classes and
+    the words; ``available`` is false when it cannot run there (no runtime, or a localiser of one's own)."""
     clf, pipeline, settings = services.classifier, services.pipeline, services.settings
-    card, rules, hold = clf.card, pipeline.advisor.rules, pipeline.confirmer
-    localizer = localizer_settings(services)
-    available = browser_runtime.installed() and localizer["name"] in ("colour", "learned")
+    files = model_files(services)
     return {
-        "available": available,
+        "available": browser_runtime.installed() and pipeline.spec.localizer is not None,
         "runtime": {"url": RUNTIME_URL, "version": browser_runtime.VERSION},
-        "model": {"name": card.name, "variant": clf.variant, "url": _url("classifier", clf.path),
-                  "input": {"size": clf.spec.size, "mean": list(clf.spec.mean), "std": list(clf.spec.std)},
-                  "reject_index": clf.reject_index, "temperature": clf.temperature,
-                  "reject_threshold": card.reject_threshold, "photo_views": card.photo_views},
+        "model": {"name": clf.card.name, "variant": clf.variant, "url": _url("classifier", clf.path)},
+        "localizer_url": _url("localizer", files["localizer"]) if "localizer" in files else None,
+        "spec": pipeline.spec.as_dict(),
         "classes": [{"code": c.code, "can_be_malignant": c.can_be_malignant, "urgency": c.urgency,
-                     "names": {lang: c.name(lang) for lang in LANGUAGES}} for c in card.lesion_classes()],
-        "work_side": WORK_SIDE,  # the working copy the gate and the colour localiser share
-        "localizer": localizer,
-        "gate": dataclasses.asdict(pipeline.gate),
-        "hold": {"hold_seconds": hold.hold_seconds, "decide_within": hold.decide_within,
-                 "min_confidence": hold.min_confidence, "grace": hold.grace, "max_gap": hold.max_gap,
-                 "smoothing": hold.smoothing, "min_agreement": hold.min_agreement,
-                 "groups": None if hold.groups is None else hold.groups.tolist(), "candidate_share": CANDIDATE_SHARE},
-        "triage": dataclasses.asdict(rules),
+                     "names": {lang: c.name(lang) for lang in LANGUAGES}} for c in clf.card.lesion_classes()],
         "knowledge": {lang: load_knowledge(lang).model_dump(exclude={"llm"}) for lang in LANGUAGES},
         "max_rate": settings.live_max_rate,
         "max_image_pixels": settings.max_image_pixels,
@@ -107,7 +76,7 @@ def offline_assets(info: dict, static: list[Path]) -> list[str]:
     """What the service worker keeps: the pages, static files, the tables the page reads, model and runtime."""
     files = [f"/static/{p.relative_to(STATIC).as_posix()}" for p in static]
     api = ["/api/v1/config", "/api/v1/model", "/api/v1/ondevice", *(f"/api/v1/messages/{lang}" for lang in LANGUAGES)]
-    models = [info["model"]["url"]] + ([info["localizer"]["url"]] if "url" in info["localizer"] else [])
+    models = [info["model"]["url"]] + ([info["localizer_url"]] if info["localizer_url"] else [])
     runtime = [RUNTIME_URL + name for name in browser_runtime.FILES] if info["available"] else []
     return [*PAGES, *files, *api, *models, *runtime]
 

@@ -103,7 +103,7 @@ async function useRun(run, remember) {
   if (run === "device" && !state.engineReady) {
     setStatus({ key: "preparingDevice" });
     state.engineReady = import("/static/ondevice/engine.js")
-      .then(({ Engine }) => Engine.create(state.bundle, state.tables))
+      .then(({ Engine }) => Engine.create(state.bundle, state.tables, { hold_seconds: state.hold, decide_within: state.decide }))
       .then((engine) => { state.engine = engine; if (state.status?.key === "preparingDevice") setStatus(null); return engine; })
       .catch((err) => {
         console.error("on-device mode:", err);

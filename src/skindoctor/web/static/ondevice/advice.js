@@ -1,5 +1,5 @@
 // Urgency and care text in the browser: ports of advice/triage.py and Advisor.knowledge_advice / explain / top3 /
-// undecided_message (advice/advisor.py). Rules and each class's urgency (bundle.classes) decide urgency; the
+// undecided_message (advice/advisor.py). Rules (bundle.spec.triage) and each class's urgency (bundle.classes) decide urgency; the
 // knowledge base (bundle.knowledge) gives the words; the message tables (tables[lang], from /api/v1/messages) give
 // the reasons. The answer equals the server's Advice for the same probabilities, field for field.
 
@@ -48,7 +48,7 @@ const order = (probs) => probs.map((_, i) => i).sort((a, b) => probs[b] - probs[
 
 /** triage.triage: urgency from rules on calibrated lesion-class probabilities, with the knowledge of lang. */
 export function triage(probs, notLesion, bundle, lang = "en") {
-  const { classes, triage: rules } = bundle, kb = bundle.knowledge[lang];
+  const { classes } = bundle, rules = bundle.spec.triage, kb = bundle.knowledge[lang];
   const top = argmax(probs), topCode = classes[top].code, entry = entryOf(kb, topCode);
   let urgency = LEVELS.indexOf(classes[top].urgency);  // the catalogue's, the same in every language
   const reasons = [entry ? `class:${topCode}` : `class:${topCode}:no-knowledge`];

@@ -1,13 +1,15 @@
 // On-device mode: the whole product in the browser. onnxruntime-web (WebAssembly) runs the model the server's card
 // names, vision.js the quality gate and localiser, hold.js the 3-second hold, advice.js the triage rules and the
-// knowledge-base text. Answers have the shapes of the server's (results.py), so the page renders both alike.
+// knowledge-base text, steady.js the live stream's steady box; every number is the server's pipeline spec's
+// (bundle.spec). Answers have the shapes of the server's (results.py), so the page renders both alike.
 // Nothing leaves the browser: the model and settings came once from /api/v1/ondevice and the service worker keeps them.
 "use strict";
 
 import { HoldConfirmer } from "./hold.js";
+import { SteadyBox } from "./steady.js";
 import { knowledgeAdvice, names, text, topClasses, undecidedMessage } from "./advice.js";
 import {
-  MIRRORS, checkFrame, checkLesion, fromRGBA, locateByColour, locateByNetwork, lookWiderByNetwork, mirrored, mirrorIndex, resizeSquare, squareCrop, toTensor, workingCopy,
+  checkFrame, checkLesion, fromRGBA, locateByColour, locateByNetwork, lookWiderByNetwork, mirrored, mirrorIndex, resizeSquare, squareCrop, toTensor, workingCopy,
 } from "./vision.js";
 
 async function fetchBytes(url) {
@@ -25,32 +27,39 @@ function softmax(logits, temperature) {
 const round = (x, digits) => Math.round(x * 10 ** digits) / 10 ** digits;
 
 export class Engine {
-  static async create(bundle, tables) {
+  /** ``live``: this page's own ``hold_seconds`` and ``decide_within`` (null: the spec's), as the live WebSocket's
+   * ``?hold`` and ``?decide``. */
+  static async create(bundle, tables, live = {}) {
     const ort = await import(`${bundle.runtime.url}ort.wasm.min.mjs`);
     ort.env.wasm.wasmPaths = bundle.runtime.url;
     // threads need a cross-origin isolated page (the server's COOP/COEP headers); a phone has cores to spare
     ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
     const options = { executionProviders: ["wasm"], graphOptimizationLevel: "all" };
     const classifier = await ort.InferenceSession.create(await fetchBytes(bundle.model.url), options);
-    const localizer = bundle.localizer.name === "learned"
-      ? await ort.InferenceSession.create(await fetchBytes(bundle.localizer.url), options) : null;
-    return new Engine(ort, bundle, tables, classifier, localizer);
+    const localizer = bundle.spec.localizer.name === "learned"
+      ? await ort.InferenceSession.create(await fetchBytes(bundle.localizer_url), options) : null;
+    return new Engine(ort, bundle, tables, classifier, localizer, live);
   }
 
-  constructor(ort, bundle, tables, classifier, localizer) {
+  constructor(ort, bundle, tables, classifier, localizer, live = {}) {
     Object.assign(this, { ort, bundle, tables, classifier, localizer });
+    this.spec = bundle.spec;
+    this.holdSettings = { ...this.spec.hold };
+    if (live.hold_seconds) this.holdSettings.hold_seconds = live.hold_seconds;
+    if (live.decide_within) this.holdSettings.decide_within = live.decide_within;
     this.codes = bundle.classes.map((c) => c.code);
     this.hasCam = classifier.outputNames.includes("cam");
     this.stats = { frames: 0, ms: 0, modelMs: 0 };
     this.hold = null;
+    this.steady = null;
   }
 
   // ---------- one picture (analysis.analyse) ----------
   /** The crop as ``views`` of its mirror images (classifier.VIEW_AXES: as is, left-right, upside-down, both), one
    * batch; probabilities and class maps (mirrored back) averaged over them. */
   async classify(square, views = 1) {
-    const { size, mean, std } = this.bundle.model.input, m = this.bundle.model, n = 3 * size * size;
-    const images = [square, ...MIRRORS.slice(0, views - 1).map((flips) => mirrored(square, flips))];
+    const m = this.spec.classifier, { size, mean, std } = m, n = 3 * size * size, mirrors = this.spec.mirrors;
+    const images = [square, ...mirrors.slice(0, views - 1).map((flips) => mirrored(square, flips))];
     const data = new Float32Array(views * n);
     images.forEach((img, k) => data.set(toTensor(img, mean, std), k * n));
     const input = new this.ort.Tensor("float32", data, [views, 3, size, size]);
@@ -66,7 +75,7 @@ export class Engine {
     let cam = null;
     if (this.hasCam) {
       const t = out.cam, [, c, h, w] = t.dims, maps = [];
-      const back = [null, ...MIRRORS].slice(0, views).map((flips) => (flips ? mirrorIndex(w, h, flips) : (i) => i));
+      const back = [null, ...mirrors].slice(0, views).map((flips) => (flips ? mirrorIndex(w, h, flips) : (i) => i));
       for (let j = 0; j < c; j++) {
         if (j === r) continue;
         const map = new Float64Array(h * w);
@@ -88,28 +97,31 @@ export class Engine {
   }
 
   async locate(frame, small) {
-    const cfg = this.bundle.localizer;
+    const cfg = this.spec.localizer;
     if (!this.localizer) return locateByColour(frame, small, cfg);
-    return locateByNetwork(frame, cfg, (tensor, w, h) => this.runLocalizer(tensor, w, h), small);
+    return locateByNetwork(frame, cfg, this.spec.mirrors, (tensor, w, h) => this.runLocalizer(tensor, w, h), small);
   }
 
   async lookWider(frame) {  // Localizer.look_wider: the colour method has nothing more to find
     if (!this.localizer) return { box: null, area_fraction: 0, contrast: 0 };
-    return lookWiderByNetwork(frame, this.bundle.localizer, (tensor, w, h) => this.runLocalizer(tensor, w, h));
+    return lookWiderByNetwork(frame, this.spec.localizer, this.spec.mirrors,
+      (tensor, w, h) => this.runLocalizer(tensor, w, h));
   }
 
-  async analyse(frame, views = 1) {
-    const gate = this.bundle.gate, size = this.bundle.model.input.size;
-    const small = workingCopy(frame, this.bundle.work_side);
+  /** One picture (analysis.analyse); ``steady``: a live stream's steady box, which the searches go through. */
+  async analyse(frame, views = 1, steady = null) {
+    const spec = this.spec, gate = spec.gate, size = spec.classifier.size;
+    const small = workingCopy(frame, spec.work_side);
     let quality = checkFrame(small, gate);
-    const skinDoubt = quality.reason === "no_skin" && this.bundle.model.reject_index != null;
+    const skinDoubt = quality.reason === "no_skin" && spec.classifier.reject_index != null;
     if (!quality.ok && !skinDoubt) return { quality };
     const refused = skinDoubt ? { ok: false, reason: "no_skin", metrics: quality.metrics } : null;
-    let loc = await this.locate(frame, small);
-    if (!loc.box && quality.ok) loc = await this.lookWider(frame);  // skin, no spot: look closer up
+    const locate = (f, s) => this.locate(f, s), wider = (f) => this.lookWider(f);
+    let loc = await (steady ? steady.locate(frame, small, locate) : locate(frame, small));
+    if (!loc.box && quality.ok) loc = await (steady ? steady.lookWider(frame, wider) : wider(frame));  // look closer up
     let square = null, view = null, cropBox = null;
     if (loc.box) {
-      const { crop, cropBox: b } = squareCrop(frame, loc.box);
+      const { crop, cropBox: b } = squareCrop(frame, loc.box, spec.crop);
       cropBox = b;
       square = resizeSquare(crop, size);
       view = Math.min(crop.width, crop.height) >= size ? square : crop;  // never judged enlarged
@@ -117,7 +129,7 @@ export class Engine {
     quality = checkLesion({ ok: true, reason: "ok", metrics: quality.metrics }, loc, view, gate);
     if (!quality.ok) return { quality: refused || quality, box: loc.box, cropBox };
     const prediction = await this.classify(square, views);
-    if (prediction.notLesion >= this.bundle.model.reject_threshold) {
+    if (prediction.notLesion >= spec.classifier.reject_threshold) {
       return { quality: refused || { ok: false, reason: "not_lesion", metrics: quality.metrics }, box: loc.box, cropBox };
     }
     return { quality, box: loc.box, cropBox, prediction };
@@ -157,7 +169,7 @@ export class Engine {
   /** An uploaded photo (drawn on a canvas) → the answer /api/v1/diagnose would give (and P(not a lesion), for
    * ``advice``). */
   async diagnose(canvas, lang) {
-    const analysis = await this.analyse(imageFromCanvas(canvas), this.bundle.model.photo_views);
+    const analysis = await this.analyse(imageFromCanvas(canvas), this.spec.classifier.photo_views);
     return { ...this.analysisOut(analysis, lang, "upload", true), not_lesion: analysis.prediction?.notLesion ?? null };
   }
 
@@ -168,13 +180,17 @@ export class Engine {
   }
 
   // ---------- a live stream (Pipeline.process + frame_out) ----------
-  reset() { if (this.hold) this.hold.reset(); }
+  reset() {
+    if (this.hold) this.hold.reset();
+    if (this.steady) this.steady.reset();
+  }
 
   /** One camera frame (drawn on a canvas) at time ``t`` seconds → the answer the live WebSocket would give. */
   async process(canvas, t, lang) {
     const started = performance.now(), frame = imageFromCanvas(canvas);
-    if (!this.hold) this.hold = new HoldConfirmer(this.bundle.hold);
-    const analysis = await this.analyse(frame);
+    if (!this.hold) this.hold = new HoldConfirmer(this.holdSettings);
+    if (!this.steady) this.steady = new SteadyBox(this.spec.steady);
+    const analysis = await this.analyse(frame, 1, this.steady);
     const p = analysis.prediction;
     const hold = this.hold.update(t, p ? p.probs : null, p ? p.notLesion : 0, p ? null : analysis.quality.reason);
     const out = { ...this.analysisOut(analysis, lang, "quality", false, 4), type: "frame", t: round(t, 3),

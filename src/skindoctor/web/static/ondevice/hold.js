@@ -1,6 +1,7 @@
 // The 3-second hold in the browser: a port of stream/confirm.py (HoldConfirmer), same rules and numbers.
 // Fed (t seconds, calibrated lesion-class probabilities or null, P(not a lesion), the gate's reason); the settings
-// are the server's (bundle.hold). Class and group indices are ints; states mirror HoldState and Confirmation.
+// are the pipeline spec's (bundle.spec.hold): every one must be given. Class and group indices are ints; states mirror
+// HoldState and Confirmation.
 
 class Counter {  // collections.Counter: most_common keeps first-insertion order among equal counts
   constructor() { this.map = new Map(); }
@@ -14,9 +15,15 @@ class Counter {  // collections.Counter: most_common keeps first-insertion order
 const argmax = (xs) => xs.reduce((best, v, i) => (v > xs[best] ? i : best), 0);  // np.argmax: the first of equals
 const divide = (xs, n) => xs.map((x) => x / n);
 
+const SETTINGS = ["hold_seconds", "min_confidence", "grace", "max_gap", "smoothing", "min_agreement", "groups",
+  "decide_within", "candidate_share"];  // confirm.HoldSettings
+
 export class HoldConfirmer {
-  constructor({ hold_seconds = 3.0, min_confidence = 0.5, grace = 0.6, max_gap = 1.0, smoothing = 0.3,
-    min_agreement = 0.8, groups = null, decide_within = 10.0, candidate_share = 0.2 } = {}) {
+  constructor(settings) {
+    const missing = SETTINGS.filter((k) => settings?.[k] === undefined);
+    if (missing.length) throw new Error(`hold settings missing: ${missing.join(", ")}`);
+    const { hold_seconds, min_confidence, grace, max_gap, smoothing, min_agreement, groups, decide_within,
+      candidate_share } = settings;
     if (!(hold_seconds > 0)) throw new Error("hold_seconds must be positive");
     this.holdSeconds = hold_seconds;
     this.minConfidence = min_confidence;

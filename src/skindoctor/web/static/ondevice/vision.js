@@ -133,21 +133,28 @@ export function cropImage(img, x0, y0, x1, y1) {
 // ---------- colour conversions (OpenCV's 8-bit forms) ----------
 const reflect101 = (i, n) => (n === 1 ? 0 : i < 0 ? -i : i >= n ? 2 * n - 2 - i : i);
 
-function gaussianBlur5(img) {  // cv2.GaussianBlur(img, (5, 5), 0): kernel [1 4 6 4 1] / 16, reflected border
-  const { width: w, height: h, data } = img;
+// OpenCV's kernels for a Gaussian of side 3, 5 or 7 and sigma 0 (getGaussianKernel's table), in 1/256ths
+const GAUSSIAN = { 3: [64, 128, 64], 5: [16, 64, 96, 64, 16], 7: [8, 28, 56, 72, 56, 28, 8] };
+
+function gaussianBlur(img, side) {  // cv2.GaussianBlur(img, (side, side), 0): bit-exact fixed point, reflected border
+  const k = GAUSSIAN[side];
+  if (!k) throw new Error(`the browser's colour localiser blurs with a side of 3, 5 or 7 pixels, not ${side}`);
+  const { width: w, height: h, data } = img, r = (side - 1) / 2;
   const tmp = new Int32Array(w * h * 3), out = new Uint8Array(w * h * 3);
-  const xs = Int32Array.from({ length: w + 4 }, (_, i) => reflect101(i - 2, w) * 3);
-  const ys = Int32Array.from({ length: h + 4 }, (_, i) => reflect101(i - 2, h) * w * 3);
+  const xs = Int32Array.from({ length: w + 2 * r }, (_, i) => reflect101(i - r, w) * 3);
+  const ys = Int32Array.from({ length: h + 2 * r }, (_, i) => reflect101(i - r, h) * w * 3);
   for (let y = 0; y < h; y++) {
     const row = y * w * 3;
     for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
-      tmp[row + x * 3 + c] = data[row + xs[x] + c] + 4 * data[row + xs[x + 1] + c] + 6 * data[row + xs[x + 2] + c]
-        + 4 * data[row + xs[x + 3] + c] + data[row + xs[x + 4] + c];
+      let s = 0;
+      for (let j = 0; j < side; j++) s += k[j] * data[row + xs[x + j] + c];
+      tmp[row + x * 3 + c] = s;
     }
   }
   for (let y = 0; y < h; y++) for (let i = 0; i < w * 3; i++) {
-    const s = tmp[ys[y] + i] + 4 * tmp[ys[y + 1] + i] + 6 * tmp[ys[y + 2] + i] + 4 * tmp[ys[y + 3] + i] + tmp[ys[y + 4] + i];
-    out[y * w * 3 + i] = (s + 128) >> 8;
+    let s = 0;
+    for (let j = 0; j < side; j++) s += k[j] * tmp[ys[y + j] + i];
+    out[y * w * 3 + i] = (s + 32768) >>> 16;
   }
   return rgbImage(w, h, out);
 }
@@ -187,22 +194,28 @@ const luma = (r, g, b) => (r * 4899 + g * 9617 + b * 1868 + 8192) >> 14;  // Ope
 const grey = (r, g, b) => (r * 9798 + g * 19235 + b * 3735 + 16384) >> 15;  // OpenCV's fixed-point RGB2GRAY
 
 // ---------- binary masks ----------
-const DISK5 = [[0, -2], [-2, -1], [-1, -1], [0, -1], [1, -1], [2, -1], [-2, 0], [-1, 0], [0, 0], [1, 0], [2, 0],
-  [-2, 1], [-1, 1], [0, 1], [1, 1], [2, 1], [0, 2]];  // cv2.getStructuringElement(MORPH_ELLIPSE, (5, 5))
-function morph(mask, w, h, erode) {  // outside the picture counts as neither (OpenCV's default border)
+function ellipse(side) {  // cv2.getStructuringElement(MORPH_ELLIPSE, (side, side)), as offsets from its centre
+  const c = Math.floor(side / 2), offsets = [];
+  for (let i = 0; i < side; i++) {
+    const dy = i - c, dx = Math.abs(dy) <= c ? Math.round(c * Math.sqrt((c * c - dy * dy) / (c * c || 1))) : -1;
+    for (let j = Math.max(c - dx, 0); j < Math.min(c + dx + 1, side); j++) offsets.push([j - c, dy]);
+  }
+  return offsets;
+}
+function morph(mask, w, h, erode, shape) {  // outside the picture counts as neither (OpenCV's default border)
   const out = new Uint8Array(w * h), hit = erode ? 0 : 1;
   for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
     let v = 1 - hit;
-    for (let k = 0; k < DISK5.length; k++) {
-      const xx = x + DISK5[k][0], yy = y + DISK5[k][1];
+    for (let k = 0; k < shape.length; k++) {
+      const xx = x + shape[k][0], yy = y + shape[k][1];
       if (xx >= 0 && yy >= 0 && xx < w && yy < h && mask[yy * w + xx] === hit) { v = hit; break; }
     }
     out[y * w + x] = v;
   }
   return out;
 }
-const opening = (m, w, h) => morph(morph(m, w, h, true), w, h, false);
-const closing = (m, w, h) => morph(morph(m, w, h, false), w, h, true);
+const opening = (m, w, h, shape) => morph(morph(m, w, h, true, shape), w, h, false, shape);
+const closing = (m, w, h, shape) => morph(morph(m, w, h, false, shape), w, h, true, shape);
 
 // cv2.connectedComponentsWithStats(mask, connectivity=8): labels in raster order of first pixel, 0 = background
 export function components(mask, w, h) {
@@ -266,7 +279,7 @@ const distance3 = (a, b) => Math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]);
 // ---------- the colour localiser (LesionLocalizer.locate) ----------
 export function locateByColour(frame, small, cfg) {
   const f = small.width / frame.width;
-  const blurred = gaussianBlur5(small), sw = small.width, sh = small.height, n = sw * sh;
+  const blurred = gaussianBlur(small, cfg.blur), sw = small.width, sh = small.height, n = sw * sh;
   const lab = toLab(blurred);
   const L = Float64Array.from({ length: n }, (_, i) => lab[3 * i]);
   const sorted = Float64Array.from(L).sort();
@@ -278,13 +291,14 @@ export function locateByColour(frame, small, cfg) {
   for (let i = 0; i < n; i++) {
     const dl = lab[3 * i] - skin[0], da = lab[3 * i + 1] - skin[1], db = lab[3 * i + 2] - skin[2];
     let d = Math.sqrt(dl * dl * wl + da * da * wa + db * db * wb);
-    if (L[i] > skin[0] + 5) d *= 0.3;  // lesions are darker than skin
+    if (L[i] > skin[0] + cfg.lighter_by) d *= cfg.lighter_weight;  // lesions are darker than skin
     dist[i] = d; lo = Math.min(lo, d); hi = Math.max(hi, d);
   }
   const score = Uint8Array.from(dist, (d) => (hi > lo ? Math.floor((d - lo) * 255 / (hi - lo)) : 0));
   const t = otsu(score);
   let mask = Uint8Array.from(score, (v) => (v > t ? 1 : 0));
-  mask = closing(opening(mask, sw, sh), sw, sh);
+  const shape = ellipse(cfg.kernel);
+  mask = closing(opening(mask, sw, sh, shape), sw, sh, shape);
   const { labels, stats } = components(mask, sw, sh);
   let best = 0, bestScore = 0;
   for (let i = 1; i < stats.length; i++) {
@@ -292,7 +306,7 @@ export function locateByColour(frame, small, cfg) {
     if (s.area / n < cfg.min_area) continue;
     const offCentre = Math.hypot((s.sx / s.area - sw / 2) / sw, (s.sy / s.area - sh / 2) / sh);
     const touchesBorder = s.x0 === 0 || s.y0 === 0 || s.x0 + bw === sw || s.y0 + bh === sh;  // one penalty
-    const value = s.area * (1.2 - offCentre) * (touchesBorder ? 0.55 : 1) * (0.5 + s.area / (bw * bh));
+    const value = s.area * (cfg.centre_weight - offCentre) * (touchesBorder ? cfg.border_weight : 1) * (cfg.fill_offset + s.area / (bw * bh));
     if (value > bestScore) { best = i; bestScore = value; }
   }
   if (!best) return { box: null, area_fraction: 0, contrast: 0 };
@@ -305,7 +319,7 @@ export function locateByColour(frame, small, cfg) {
 }
 
 // ---------- the learned localiser (SegmentLocalizer.locate); ``run`` turns its input tensor into logits ----------
-export const MIRRORS = [[true, false], [false, true], [true, true]];  // segment.MIRROR_AXES: [left-right, upside-down]
+// ``mirrors``: the spec's [left-right, upside-down] flips of the second look
 
 export function mirrorIndex(w, h, [lr, ud]) {  // per pixel index, its index in the mirror image
   return (i) => { const y = Math.floor(i / w), x = i % w; return (ud ? h - 1 - y : y) * w + (lr ? w - 1 - x : x); };
@@ -337,12 +351,12 @@ function bestRegion(prob, w, h, cfg) {  // segment.best_region: the region above
   return { labels, best, stats: stats[best], peak: peak[best] };
 }
 
-async function networkRegion(small, cfg, run) {  // segment.lesion_region on a network-sized view, second look included
+async function networkRegion(small, cfg, run, mirrors) {  // segment.lesion_region on a network-sized view, second look included
   const prob = await lesionProbability(small, cfg, run);
   let region = bestRegion(prob, small.width, small.height, cfg);
   if (region && cfg.confirm_below != null && region.peak >= cfg.present_threshold && region.peak < cfg.confirm_below) {
     const looks = [prob];  // the second look, on the view's mirror images
-    for (const flips of MIRRORS) looks.push(await lesionProbability(small, cfg, run, flips));
+    for (const flips of mirrors) looks.push(await lesionProbability(small, cfg, run, flips));
     region = bestRegion(prob.map((_, i) => looks.reduce((sum, p) => sum + p[i], 0) / looks.length), small.width, small.height, cfg);
   }
   return region;
@@ -361,15 +375,15 @@ function foundBox(region, small, part, share) {  // SegmentLocalizer._found: the
   return { box, area_fraction: (s.area / n) * share, contrast };
 }
 
-function inputSize(w, h, longSide) {  // segment.input_shape
-  const fs = longSide / Math.max(w, h);
-  return [Math.max(16, pyRound(w * fs)), Math.max(16, pyRound(h * fs))];
+function inputSize(w, h, cfg) {  // segment.input_shape
+  const fs = cfg.long_side / Math.max(w, h);
+  return [Math.max(cfg.min_input_side, pyRound(w * fs)), Math.max(cfg.min_input_side, pyRound(h * fs))];
 }
 
-export async function locateByNetwork(frame, cfg, run, work = null) {  // ``work``: the working copy, used if input-sized
-  const [iw, ih] = inputSize(frame.width, frame.height, cfg.long_side);
+export async function locateByNetwork(frame, cfg, mirrors, run, work = null) {  // ``work``: the working copy, used if input-sized
+  const [iw, ih] = inputSize(frame.width, frame.height, cfg);
   const small = work && work.width === iw && work.height === ih ? work : resizeArea(frame, iw, ih);
-  const region = await networkRegion(small, cfg, run);
+  const region = await networkRegion(small, cfg, run, mirrors);
   if (!region) return { box: null, area_fraction: 0, contrast: 0 };
   if (region.peak < cfg.present_threshold) {
     return { box: null, area_fraction: region.stats.area / (small.width * small.height), contrast: 0 };
@@ -386,15 +400,15 @@ export function tiles(width, height, grid, overlap) {  // segment.tiles: grid ×
   return out;
 }
 
-export async function lookWiderByNetwork(frame, cfg, run) {  // SegmentLocalizer.look_wider: the frame's tiles, closer up
+export async function lookWiderByNetwork(frame, cfg, mirrors, run) {  // SegmentLocalizer.look_wider: the frame's tiles, closer up
   if (!cfg.look_closer) return { box: null, area_fraction: 0, contrast: 0 };
   const parts = tiles(frame.width, frame.height, cfg.wider_grid, cfg.wider_overlap);
-  const [iw, ih] = inputSize(parts[0][2] - parts[0][0], parts[0][3] - parts[0][1], cfg.long_side);
+  const [iw, ih] = inputSize(parts[0][2] - parts[0][0], parts[0][3] - parts[0][1], cfg);
   const threshold = cfg.closer_threshold ?? cfg.present_threshold;
   let best = null;
   for (const part of parts) {
     const view = resizeArea(cropImage(frame, ...part), iw, ih);
-    const region = await networkRegion(view, cfg, run);
+    const region = await networkRegion(view, cfg, run, mirrors);
     if (region && region.peak >= threshold && (!best || region.peak > best.region.peak)) best = { region, view, part };
   }
   if (!best) return { box: null, area_fraction: 0, contrast: 0 };
@@ -403,9 +417,10 @@ export async function lookWiderByNetwork(frame, cfg, run) {  // SegmentLocalizer
 }
 
 // ---------- crop, model input, quality gate ----------
-export function squareCrop(frame, box, margin = 0.3) {  // localize.square_crop: shifted inside, never padded
+export function squareCrop(frame, box, crop) {  // localize.square_crop: shifted inside, never padded
   const { width: w, height: h } = frame;
-  const side = Math.min(Math.max(pyRound(Math.max(box[2] - box[0], box[3] - box[1]) * (1 + 2 * margin)), 8), h, w);
+  const longer = Math.max(box[2] - box[0], box[3] - box[1]);
+  const side = Math.min(Math.max(pyRound(longer * (1 + 2 * crop.margin)), crop.min_side), h, w);
   const cx = (box[0] + box[2]) / 2, cy = (box[1] + box[3]) / 2;
   const x0 = Math.min(Math.max(pyRound(cx - side / 2), 0), w - side), y0 = Math.min(Math.max(pyRound(cy - side / 2), 0), h - side);
   return { crop: cropImage(frame, x0, y0, x0 + side, y0 + side), cropBox: [x0, y0, x0 + side, y0 + side] };
@@ -420,14 +435,15 @@ export function toTensor(img, mean, std) {  // (x/255 - mean) / std, channels fi
   return out;
 }
 
-export function checkFrame(small, gate) {  // QualityGate.check_frame: light and skin on a 64×48 thumbnail
-  const thumb = resizeArea(small, 64, 48), d = thumb.data, n = 64 * 48;
+export function checkFrame(small, gate) {  // QualityGate.check_frame: light and skin on a thumbnail
+  const [tw, th] = gate.thumb_size, thumb = resizeArea(small, tw, th), d = thumb.data, n = tw * th;
+  const [cr0, cr1] = gate.skin_cr, [cb0, cb1] = gate.skin_cb;
   let sum = 0, clipped = 0, skin = 0;
   for (let i = 0; i < n; i++) {
     const r = d[3 * i], g = d[3 * i + 1], b = d[3 * i + 2], y = luma(r, g, b);
     const cr = clamp8(((r - y) * 11682 + (128 << 14) + 8192) >> 14), cb = clamp8(((b - y) * 9241 + (128 << 14) + 8192) >> 14);
-    sum += y; clipped += y >= 250;
-    skin += cr >= 133 && cr <= 180 && cb >= 77 && cb <= 135 && y > 30;
+    sum += y; clipped += y >= gate.clip_level;
+    skin += cr >= cr0 && cr <= cr1 && cb >= cb0 && cb <= cb1 && y > gate.skin_min_luma;
   }
   const metrics = { brightness: sum / n, clipped: clipped / n, skin: skin / n };
   if (metrics.brightness < gate.min_brightness) return { ok: false, reason: "too_dark", metrics };
