@@ -54,12 +54,11 @@ def live(pipeline, frame: np.ndarray, seconds: float) -> str:
     stream = pipeline.fresh()
     for k in range(int(seconds * RATE) + 1):
         r = stream.process(frame, k / RATE)
-        if r.diagnosis is not None:
-            probs = np.array([r.diagnosis.probabilities[c] for c in pipeline.classes])
-            return group(pipeline, probs, r.diagnosis.not_lesion)
+        if r.confirmation is not None:
+            return group(pipeline, r.confirmation.probs, r.confirmation.not_lesion)
         if r.hold.undecided:
             return f"no answer: {r.hold.undecided}"
-    return f"no answer: {r.quality.reason}"
+    return f"no answer: {r.analysis.quality.reason}"
 
 
 def main() -> None:

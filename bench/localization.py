@@ -301,7 +301,7 @@ def write_report(out: Path, rows, accuracy, phone, card, sample: int, cost: dict
               "those of its three mirror images (left-right, upside-down, both; one batched run), and stays only if "
               "it still reaches the presence threshold. Trained by `skindoctor train-localizer` on camera-like "
               "frames composed from the train split's photos and masks, plus the train split's smartphone photos "
-              "with the masks a first-round localiser was clear about (README, \"Finding the lesion\"). It is the "
+              "with the masks a first-round localiser was clear about (docs/finding_the_lesion.md). It is the "
               "product's default, chosen on validation photos (docs/localizer_choice.md). Colour: distance from the "
               "skin in Lab on a 128-px working copy, Otsu threshold, the most plausible connected component; the "
               "fallback.", "",

@@ -83,7 +83,7 @@ def report(r: dict) -> str:
     pa = r["parity"]
     lines = ["# On-device mode: parity and speed in the browser", "",
              f"Made by `python bench/ondevice.py` on {r['machine']}. The figures below are this machine's; "
-             "a phone's differ (see the README's \"On the phone\").", "",
+             "a phone's differ (see docs/guide.md, \"On the phone\").", "",
              "## Parity with the Python runtime", "",
              f"{pa['photos']} test-split photos ({', '.join(f'{n} {d}' for d, n in pa['per_domain'].items())}), "
              "each decoded by the browser and by Pillow, then through each side's quality gate, "

@@ -68,13 +68,49 @@ def failures(tap: str) -> str:
     return "\n".join(lines)
 
 
-def test_the_js_port_gives_the_golden_answers():
+def needs_node() -> None:
     problem = node_problem()
     if problem and os.environ.get("CI"):
         pytest.fail(problem)
     if problem:
         pytest.skip(problem)
+
+
+def test_the_js_port_gives_the_golden_answers():
+    needs_node()
     files = sorted(str(p) for p in (ROOT / "tests" / "js").glob("*.test.mjs"))
     run = subprocess.run(["node", "--test", "--test-reporter=tap", *files], cwd=ROOT, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, failures(run.stdout) or run.stdout[-4000:] + run.stderr[-2000:]
+
+
+def strict(schema):
+    """A JSON Schema with every object's properties all required and nothing else allowed."""
+    if isinstance(schema, dict):
+        schema = {k: strict(v) for k, v in schema.items()}
+        if "properties" in schema:
+            schema |= {"required": sorted(schema["properties"]), "additionalProperties": False}
+        return schema
+    return [strict(v) for v in schema] if isinstance(schema, list) else schema
+
+
+def test_the_js_answers_have_the_api_s_json_schema():
+    """engine.js's answers (a picture's, and each frame of a stream to a confirmed result) validate against the JSON
+    Schema of the server's own result models (results.py): the same keys, types and nesting, nothing extra."""
+    import jsonschema_rs
+
+    from skindoctor.results import AnalysisOut, FrameOut
+
+    needs_node()
+    run = subprocess.run(["node", str(ROOT / "tests" / "js" / "answers.mjs")], cwd=ROOT, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    answers = json.loads(run.stdout)
+    for model, key in ((AnalysisOut, "pictures"), (FrameOut, "frames")):
+        validator = jsonschema_rs.validator_for(strict(model.model_json_schema(mode="serialization", by_alias=True)))
+        for i, answer in enumerate(answers[key]):
+            errors = [f"{e.instance_path}: {e.message}" for e in validator.iter_errors(answer)]
+            assert not errors, f"{key}[{i}]: " + "; ".join(errors[:5])
+    phases = Counter(f["hold"]["phase"] for f in answers["frames"])
+    assert phases["holding"] and phases["confirmed"] and sum(f["diagnosis"] is not None for f in answers["frames"]) == 1
+    assert any(p["advice"] for p in answers["pictures"]) and any(p["advice"] is None for p in answers["pictures"])

@@ -7,12 +7,16 @@ import sys
 import numpy as np
 import pytest
 
+from skindoctor.advice.advisor import Advisor
+from skindoctor.config import get_settings
 from skindoctor.dev.clips import Segment, write_video
 from skindoctor.errors import InputError
+from skindoctor.model_card import load_card
+from skindoctor.results import frame_out
 from skindoctor.stream.pipeline import Pipeline
 from skindoctor.stream.sources import open_source
 
-from .conftest import needs_ham
+from .conftest import MODELS, needs_ham
 from .lesions import Key, steady_lesions
 
 pytestmark = needs_ham
@@ -35,7 +39,9 @@ def run(pipeline, path, **kw):
 
 
 def diagnoses(results):
-    return [r.diagnosis for r in results if r.diagnosis is not None]
+    """The confirmed results, as the API sends them."""
+    advisor = Advisor.from_settings(load_card(MODELS), settings=get_settings(llm_provider="none"))
+    return [frame_out(r, advisor, "en").diagnosis for r in results if r.confirmation is not None]
 
 
 def test_steady_lesion_confirms_after_three_seconds_of_stable_frames(pipeline, lesions, tmp_path):
@@ -46,7 +52,7 @@ def test_steady_lesion_confirms_after_three_seconds_of_stable_frames(pipeline, l
     assert 4.0 <= d.t <= 4.6  # lesion appears at 1.0 s, confirmed after a 3 s hold
     assert d.box is not None
     first = results[0]
-    assert not first.quality.ok and first.quality.reason == "no_lesion"
+    assert not first.analysis.quality.ok and first.analysis.quality.reason == "no_lesion"
     progress = [r.hold.progress for r in results if r.hold.phase == "holding"]
     assert progress[-1] > 0.9 and progress == sorted(progress)
 
@@ -62,7 +68,7 @@ def test_blur_stops_classification_and_restarts_the_hold(pipeline, lesions, tmp_
     segs = [Segment(lesions[A], 2.0), Segment(lesions[A], 1.5, blur=4.0), Segment(lesions[A], 4.0)]
     results = run(pipeline, write_video(segs, tmp_path / "c.avi"))
     blurred = [r for r in results if 2.2 < r.t < 3.4]
-    assert blurred and all(r.quality.reason == "blurry" and r.prediction is None for r in blurred)
+    assert blurred and all(r.analysis.quality.reason == "blurry" and r.analysis.prediction is None for r in blurred)
     (d,) = diagnoses(results)
     assert d.t >= 3.5 + 3.0 - 0.05  # a fresh 3-second hold after focus came back
 

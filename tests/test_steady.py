@@ -78,10 +78,10 @@ def test_the_live_path_reuses_boxes_on_a_held_camera_and_photos_never_do(test_sp
     stream = live.stream_localizer.localizer = CountingLocalizer(shipped)
     results = [live.process(f, i / 30) for i, f in enumerate(clip)]
     assert stream.calls <= len(clip) // (MAX_REUSE + 1) + 1
-    ious = [r.box.iou(shipped.locate(f).box) for r, f in zip(results, clip)]
+    ious = [r.analysis.box.iou(shipped.locate(f).box) for r, f in zip(results, clip)]
     assert min(ious) >= 0.8 and np.mean(ious) >= 0.9, (min(ious), np.mean(ious))
-    (diagnosis,) = [r.diagnosis for r in results if r.diagnosis is not None]
-    assert diagnosis.code == "nv"
+    (confirmation,) = [r.confirmation for r in results if r.confirmation is not None]
+    assert live.classes[confirmation.class_index] == "nv"
     photos = live.localizer = CountingLocalizer(shipped)
     for f in clip[:3]:
         live.analyse(f)

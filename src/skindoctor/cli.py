@@ -121,10 +121,9 @@ def cmd_watch(args) -> int:
         if show:
             show.draw(result)
         advice = None
-        if result.diagnosis:  # worded by the LLM when one answers well in time, else the knowledge base's
-            d = result.diagnosis
-            advice = advisor.advise_probs(result.hold.confirmation.probs, lang, not_lesion=d.not_lesion,
-                                          candidates=d.candidates)
+        if (c := result.confirmation) is not None:  # worded by the LLM when one answers well in time, else the KB's
+            advice = advisor.advise_probs(c.probs, lang, not_lesion=c.not_lesion,
+                                          candidates=[result.classes[i] for i in c.candidates])
         out = frame_out(result, advisor, lang, advice=advice)
         if args.json:
             print(json.dumps(out.model_dump(mode="json", by_alias=True), ensure_ascii=False), flush=True)

@@ -61,6 +61,8 @@ class HoldOut(BaseModel):
 
 
 class DiagnosisOut(BaseModel):
+    """A confirmed result: the hold's outcome (``stream.confirm.Confirmation``) with the frame's box and advice."""
+
     code: str
     name: str
     confidence: float
@@ -120,8 +122,7 @@ def frame_out(result: FrameResult, advisor: Advisor, lang: str, size: tuple[int,
               advice: Advice | None = None) -> FrameOut:
     """One frame of a stream: the picture's result, the hold, and on the confirming frame the diagnosis
     with its care guidance (``advice`` when the caller had it worded by the LLM, else the knowledge base's)."""
-    classes, hold = result.classes, result.hold
-    analysis = Analysis(result.quality, result.box, result.crop_box, result.prediction)
+    classes, hold, analysis = result.classes, result.hold, result.analysis
     base = analysis_out(analysis, advisor, lang, context="quality", advice=False, digits=4)
     undecided = None
     if hold.undecided:
@@ -135,11 +136,15 @@ def frame_out(result: FrameResult, advisor: Advisor, lang: str, size: tuple[int,
     if size is None and result.frame is not None:
         size = (result.frame.shape[1], result.frame.shape[0])
     diagnosis = None
-    if result.diagnosis is not None:
-        d, c = result.diagnosis, hold.confirmation
-        advice = advice or advisor.knowledge_advice(c.probs, lang, c.not_lesion, d.candidates)[0]
-        diagnosis = DiagnosisOut(**d.__dict__, name=advice.name, crop_box=base.crop_box, advice=advice,
-                                 heatmap=heatmap_grid(result.prediction, c.class_index) if result.prediction else None)
+    if (c := result.confirmation) is not None:
+        candidates = [classes[i] for i in c.candidates]
+        advice = advice or advisor.knowledge_advice(c.probs, lang, c.not_lesion, candidates)[0]
+        pred = analysis.prediction
+        diagnosis = DiagnosisOut(
+            code=classes[c.class_index], name=advice.name, confidence=c.confidence,
+            probabilities={k: float(v) for k, v in zip(classes, c.probs)}, box=base.box, crop_box=base.crop_box,
+            t=c.t, held_seconds=c.held_seconds, not_lesion=c.not_lesion, candidates=candidates,
+            heatmap=heatmap_grid(pred, c.class_index) if pred else None, advice=advice)
     return FrameOut(**dict(base), t=round(result.t, 3), width=size[0] if size else None,
                     height=size[1] if size else None, hold=hold_out,
                     diagnosis=diagnosis, stats=result.stats or None)

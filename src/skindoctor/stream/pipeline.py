@@ -2,7 +2,7 @@
 
 ``skindoctor.load`` builds one. ``Pipeline.analyse`` judges one picture; ``Pipeline.process`` takes one
 frame of a stream; ``Pipeline.run`` drives a source at a bounded rate with latest-frame semantics and
-yields a ``FrameResult`` per processed frame; the one that confirms carries the ``Diagnosis``. No I/O
+yields a ``FrameResult`` per processed frame; the one that confirms carries the hold's ``Confirmation``. No I/O
 besides the source; ``results`` serialises what it returns, the shells render it.
 """
 
@@ -16,40 +16,28 @@ import numpy as np
 from ..analysis import Analysis, analyse
 from ..config import default
 from ..spec import PipelineSpec, build_spec
-from ..vision.classifier import Classifier, Prediction
-from ..vision.localize import Box, LesionLocalizer, Localizer
-from ..vision.quality import Quality
-from .confirm import HoldConfirmer, HoldState
+from ..vision.classifier import Classifier
+from ..vision.localize import LesionLocalizer, Localizer
+from .confirm import Confirmation, HoldConfirmer, HoldState
 from .sources import FrameSource, LatestFrame
 from .steady import SteadyLocalizer
 
 
 @dataclass
-class Diagnosis:
-    """A confirmed result: the class (or triage outcome) held steadily for the hold time."""
-
-    code: str
-    confidence: float
-    probabilities: dict[str, float]
-    box: list[int] | None
-    t: float
-    held_seconds: float
-    not_lesion: float = 0.0  # mean P(not a lesion) over the hold
-    candidates: list[str] = field(default_factory=list)  # classes of one outcome the hold alternated between
-
-
-@dataclass
 class FrameResult:
+    """One frame of a stream: the picture's ``Analysis`` and the hold's state (``hold.confirmation`` is set on the
+    frame that confirms); ``results.frame_out`` serialises it."""
+
     t: float
-    quality: Quality
-    box: Box | None
-    prediction: Prediction | None
+    analysis: Analysis
     hold: HoldState
     classes: tuple[str, ...]
-    diagnosis: Diagnosis | None = None
-    crop_box: Box | None = None
     stats: dict = field(default_factory=dict)
     frame: np.ndarray | None = field(default=None, repr=False)  # only when asked for (drawing)
+
+    @property
+    def confirmation(self) -> Confirmation | None:
+        return self.hold.confirmation
 
 
 class Pipeline:
@@ -85,18 +73,10 @@ class Pipeline:
     def process(self, frame: np.ndarray, t: float) -> FrameResult:
         """One frame of a stream: the photo path (with the steady box) and the hold."""
         analysis = analyse(frame, self.classifier, self.stream_localizer, self.spec)
-        quality, box, pred = analysis.quality, analysis.box, analysis.prediction
+        pred = analysis.prediction
         hold = self.confirmer.update(t, pred.probs if pred else None, pred.not_lesion if pred else 0.0,
-                                     reason=None if pred else quality.reason)
-        result = FrameResult(t, quality, box, pred, hold, self.classes, crop_box=analysis.crop_box)
-        if hold.confirmation is not None:
-            c = hold.confirmation
-            result.diagnosis = Diagnosis(
-                code=self.classes[c.class_index], confidence=c.confidence,
-                probabilities={k: float(v) for k, v in zip(self.classes, c.probs)},
-                box=box.as_list() if box else None, t=c.t, held_seconds=c.held_seconds, not_lesion=c.not_lesion,
-                candidates=[self.classes[i] for i in c.candidates])
-        return result
+                                     reason=None if pred else analysis.quality.reason)
+        return FrameResult(t, analysis, hold, self.classes)
 
     def run(self, source: FrameSource, max_rate: float = default("live_max_rate"), stop_on_diagnosis: bool = False,
             keep_frames: bool = False) -> Iterator[FrameResult]:
@@ -115,7 +95,7 @@ class Pipeline:
                 if keep_frames:
                     result.frame = frame.image
                 yield result
-                if stop_on_diagnosis and result.diagnosis is not None:
+                if stop_on_diagnosis and result.confirmation is not None:
                     return
         finally:
             source.close()

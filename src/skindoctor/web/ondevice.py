@@ -93,7 +93,7 @@ def worker_version(info: dict, static: list[Path], assets: list[str]) -> str:
 
 @router.get("/api/v1/ondevice")
 async def ondevice_bundle(services: ServicesDep) -> dict:
-    """The settings, rules and texts the page's on-device mode runs with (see the README's "On the phone")."""
+    """The pipeline spec, rules and texts the page's on-device mode runs with (docs/guide.md, "On the phone")."""
     return bundle(services)
 
 
