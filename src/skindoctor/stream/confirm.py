@@ -41,6 +41,7 @@ class HoldSettings:
     smoothing: float = 0.3  # seconds: the time constant of the moving average
     min_agreement: float = 0.8
     candidate_share: float = 0.2  # a class on top in this share of a hold's frames is named as a candidate
+    progress_cap: float = 0.99  # the ring of a hold still checking its frames stops here (1.0: a confirmation)
     groups: tuple[int, ...] | None = None  # each class's outcome group (None: each class its own)
 
 
@@ -234,8 +235,9 @@ class HoldConfirmer:
         return "unsure"
 
     def _state(self, phase: str, progress: float | None = None, confirmation: Confirmation | None = None) -> HoldState:
-        if progress is None:  # 1.0 is kept for a confirmation; a hold still checking its frames shows 0.99
-            progress = 0.0 if self.start is None else min(0.99, (self._last_t - self.start) / self.hold_seconds)
+        if progress is None:
+            held = 0.0 if self.start is None else (self._last_t - self.start) / self.hold_seconds
+            progress = min(self.settings.progress_cap, held)
         if confirmation is not None:
             leader, confidence = confirmation.class_index, confirmation.confidence
         elif self.sum_probs is not None and self.n_probs:

@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, Response
 from .. import __version__
 from ..advice.knowledge import load_knowledge
 from ..i18n import LANGUAGES
+from ..vision.image_io import MIN_SIDE
 from . import browser_runtime
 from .pages import STATIC
 from .services import Services, ServicesDep
@@ -64,6 +65,7 @@ def bundle(services: Services) -> dict:
         "knowledge": {lang: load_knowledge(lang).model_dump(exclude={"llm"}) for lang in LANGUAGES},
         "max_rate": settings.live_max_rate,
         "max_image_pixels": settings.max_image_pixels,
+        "min_image_side": MIN_SIDE,
     }
 
 

@@ -16,14 +16,14 @@ const argmax = (xs) => xs.reduce((best, v, i) => (v > xs[best] ? i : best), 0); 
 const divide = (xs, n) => xs.map((x) => x / n);
 
 const SETTINGS = ["hold_seconds", "min_confidence", "grace", "max_gap", "smoothing", "min_agreement", "groups",
-  "decide_within", "candidate_share"];  // confirm.HoldSettings
+  "decide_within", "candidate_share", "progress_cap"];  // confirm.HoldSettings
 
 export class HoldConfirmer {
   constructor(settings) {
     const missing = SETTINGS.filter((k) => settings?.[k] === undefined);
     if (missing.length) throw new Error(`hold settings missing: ${missing.join(", ")}`);
     const { hold_seconds, min_confidence, grace, max_gap, smoothing, min_agreement, groups, decide_within,
-      candidate_share } = settings;
+      candidate_share, progress_cap } = settings;
     if (!(hold_seconds > 0)) throw new Error("hold_seconds must be positive");
     this.holdSeconds = hold_seconds;
     this.minConfidence = min_confidence;
@@ -34,6 +34,7 @@ export class HoldConfirmer {
     this.groups = groups == null ? null : Array.from(groups);
     this.decideWithin = decide_within;
     this.candidateShare = candidate_share;
+    this.progressCap = progress_cap;
     this.reset();
   }
 
@@ -205,8 +206,8 @@ export class HoldConfirmer {
   }
 
   #state(phase, progress = null, confirmation = null) {
-    if (progress === null) {  // 1.0 is kept for a confirmation; a hold still checking its frames shows 0.99
-      progress = this.start === null ? 0 : Math.min(0.99, (this.lastT - this.start) / this.holdSeconds);
+    if (progress === null) {  // 1.0 is kept for a confirmation
+      progress = this.start === null ? 0 : Math.min(this.progressCap, (this.lastT - this.start) / this.holdSeconds);
     }
     let leader = null, confidence = null;
     if (confirmation) {
