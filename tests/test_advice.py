@@ -114,6 +114,33 @@ def test_raised_urgency_explains_itself():
     assert "malignant" in advice.see_doctor
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_an_advice_the_rules_set_never_reassures(lang):
+    """A routine class raised by the malignant score, unsure, or on an unfamiliar picture: the banner asks for a
+    doctor, so no word of the advice may play it down (the LLM answers' own reassurance checks), in any language;
+    and the LLM is not asked to reword it."""
+    from skindoctor.advice.validate import checks
+
+    rules = TriageRules(malignant_threshold=0.3, unfamiliar_above=0.5)
+    advisor, reassures = Advisor(CLASSES, rules, use_llm=False), checks(lang).reassurance
+    kb = load_knowledge(lang)
+    for code in ("bkl", "df", "nv", "vasc"):
+        own = advisor.advise(code, lang)
+        assert own.urgency == "routine" and reassures.search(" ".join([own.description, *own.care, own.see_doctor]))
+        second, third = [c for c in ("nv", "bkl", "df", "vasc") if c != code][:2]
+        for p, not_lesion, kind in ((probs(**{code: 0.62, "bcc": 0.38}), 0.0, "raised"),
+                                    (probs(**{code: 0.4, second: 0.35, third: 0.25}), 0.0, "unsure"),
+                                    (probs(**{code: 0.95, "mel": 0.05}), 0.99, "unfamiliar")):
+            advice = advisor.advise_probs(p, lang, not_lesion=not_lesion)
+            assert advice.code == code and (advice.see_a_doctor or advice.uncertain), (code, kind)
+            words = " ".join([advice.description, *advice.care, advice.see_doctor])
+            assert not reassures.search(words), (code, kind, reassures.search(words))
+            assert advice.care == [kb.rule_texts.care_checked] and advice.fallback_reason == "LLM switched off"
+    with FakeLLM() as fake:
+        advice = _advisor(fake, lang).advise_probs(probs(bkl=0.4, nv=0.35, df=0.25), lang)  # unsure
+        assert advice.source == "knowledge_base" and advice.fallback_reason.startswith("the rules set this advice")
+
+
 def _advisor(fake, lang="en", timeout=5.0, provider="ollama"):
     client = (OllamaClient(fake.url, "gemma3:1b", timeout=timeout) if provider == "ollama"
               else OpenAICompatibleClient(fake.url, "local", timeout=timeout))

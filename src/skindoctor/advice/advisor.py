@@ -139,6 +139,12 @@ class Advisor:
             lines.append(text("reasons.candidates", kb.language, names=names))
         return lines
 
+    def rules_set(self, t: Triage, kb: Knowledge) -> bool:
+        """Whether a rule, not the class, set this advice: uncertain, or raised above the class's own urgency (a class
+        the knowledge base does not describe has only our rule texts anyway). Its words are then ours alone."""
+        own = self.classes[self.index[t.top_class]].urgency_level() if kb.entry(t.top_class) else t.urgency
+        return t.uncertain or t.urgency > own
+
     def knowledge_advice(self, probs: np.ndarray, lang: str, not_lesion: float = 0.0,
                          candidates: Sequence[str] = ()) -> tuple[Advice, Triage, Knowledge]:
         kb = load_knowledge(lang)
@@ -148,18 +154,19 @@ class Advisor:
         rule_texts = kb.rule_texts
         if entry is not None:
             wording = entry.model_dump()
-            own = self.classes[self.index[t.top_class]].urgency_level()
         else:
             name = self.classes[self.index[t.top_class]].name(lang)
             wording = dict(name=name, plain_name=name, description=rule_texts.no_care_text, appearance="",
                            care=[rule_texts.no_care_text], warning_signs=[], see_doctor=label)
-            own = t.urgency
         if t.uncertain:
             wording["see_doctor"] = (rule_texts.uncertain.format(pct=float(np.max(probs)))
                                      if "low-confidence" in t.reasons else rule_texts.unfamiliar)
-        elif t.urgency > own:
+        elif self.rules_set(t, kb):
             wording["see_doctor"] = rule_texts.raised.format(name=wording["plain_name"], pct=t.malignant_score,
                                                              label=label)
+        if self.rules_set(t, kb):  # nothing of an advice the rules set may reassure
+            wording["description"] = rule_texts.checked_description.format(name=wording["plain_name"])
+            wording["care"] = [rule_texts.care_checked]
         advice = Advice(code=t.top_class, lang=lang, urgency=t.urgency.name, urgency_label=label,
                         see_a_doctor=t.see_doctor, uncertain=t.uncertain, malignant_score=t.malignant_score,
                         triage_reasons=list(t.reasons), source="knowledge_base", disclaimer=kb.disclaimer,
@@ -182,12 +189,12 @@ class Advisor:
                not_lesion: float = 0.0, candidates: Sequence[str] = ()) -> Iterator[dict]:
         """Events: the knowledge-base advice at once, then LLM text as it arrives, then the final advice."""
         lang = lang or self.lang
-        advice, t, _ = self.knowledge_advice(np.asarray(probs, dtype=np.float64), lang, not_lesion, candidates)
+        advice, t, kb = self.knowledge_advice(np.asarray(probs, dtype=np.float64), lang, not_lesion, candidates)
         yield {"type": "advice", "final": False, "advice": advice}
         use = self.use_llm if use_llm is None else use_llm
-        if not use or self.client is None:
-            yield {"type": "advice", "final": True,
-                   "advice": advice.model_copy(update={"fallback_reason": "LLM switched off"})}
+        if not use or self.client is None or self.rules_set(t, kb):
+            why = "the rules set this advice: our own words" if use and self.client else "LLM switched off"
+            yield {"type": "advice", "final": True, "advice": advice.model_copy(update={"fallback_reason": why})}
             return
         chunks: list[str] = []
         messages = self._messages(advice, lang)

@@ -50,6 +50,10 @@ class RuleTexts(BaseModel):
     uncertain: str = Field(min_length=10)  # {pct}
     unfamiliar: str = Field(min_length=10)
     no_care_text: str = Field(min_length=10)  # for a class this file does not describe
+    # when a rule (not the class) sets the advice, these replace the class's own description and care, which may
+    # reassure ("harmless", "no treatment is needed") where the rules ask for a doctor
+    checked_description: str = Field(min_length=10)  # {name}
+    care_checked: str = Field(min_length=10)
 
 
 class LLMChecks(BaseModel):

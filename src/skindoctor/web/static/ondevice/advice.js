@@ -133,6 +133,10 @@ export function knowledgeAdvice(probs, lang, notLesion, candidates, bundle, tabl
   } else if (level > ownLevel) {
     wording.see_doctor = format(rt.raised, { name: wording.plain_name, pct: t.malignant_score, label });
   }
+  if (t.uncertain || level > ownLevel) {  // Advisor.rules_set: nothing of an advice the rules set may reassure
+    wording.description = format(rt.checked_description, { name: wording.plain_name });
+    wording.care = [rt.care_checked];
+  }
   const top3 = order(probs).slice(0, 3).map((i) => {
     const code = bundle.classes[i].code, [name, plainName] = names(code, lang, bundle);
     return { code, name, plain_name: plainName, probability: probs[i] };

@@ -58,8 +58,7 @@ export function renderResult(d, refresh) {
   }));
   fillList("result-reasons", a.reasons);
   $("result-description").textContent = a.description;
-  // the rules, not the class, set this advice (uncertain, or raised to a doctor's visit): no reassuring care text
-  fillList("result-care", a.triage_reasons.some((r) => !r.startsWith("class:")) ? [t("careChecked")] : a.care);
+  fillList("result-care", a.care);
   fillList("result-warning", a.warning_signs);
   $("result-see-doctor").textContent = a.see_doctor;
   $("result-source").textContent = (a.source === "llm" ? `${t("sourceLlm")} (${a.llm_model})` : t("sourceKb"))
