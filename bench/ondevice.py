@@ -57,6 +57,7 @@ def main() -> None:
     counts = dict(zip(("dermoscopic", "phone", "nonlesion"), map(int, args.photos.split(","))))
     photos = split_photos(Path(args.data), ROOT / "models" / "split.csv", counts)
     mole = steady_lesions(Key(pipeline), Key(photos), ("nv",))["nv"]
+    (ROOT / "runs").mkdir(exist_ok=True)
     clip = write_y4m([Segment(mole, 12.0, motion=6)], ROOT / "runs" / "ondevice-nv.y4m")
     camera = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
               f"--use-file-for-fake-video-capture={clip}"]
@@ -90,6 +91,7 @@ def report(r: dict) -> str:
              f"{r['localizer']} localiser, crop and int8 model (onnxruntime-web WebAssembly vs ONNX Runtime).", "",
              "| measure | value |", "|---|---|",
              f"| same answer (class, or why none) | {pa['outcome_agreement']:.3f} |",
+             f"| same outcome (a doctor, routine care, or no answer) | {pa['group_agreement']:.3f} |",
              f"| classified by both | {pa['classified_by_both']} |",
              f"| top-1 agreement where both classify | {pa['top1_agreement']:.3f} |",
              f"| largest probability difference | {pa['max_prob_diff']:.4f} |",
@@ -101,7 +103,8 @@ def report(r: dict) -> str:
         lines += ["Where the lesion boxes are the same, what is left of a difference comes from decoding and resizing "
                   "(a few pixels off by one) and from the two runtimes' int8 kernels (WebAssembly SIMD against x86).",
                   "", "Disagreements:", ""] + [f"- {d['image']} ({d['domain']}): Python {d['python']}, browser "
-                                            f"{d['browser']}" for d in pa["disagreements"]] + [""]
+                                            f"{d['browser']} (outcome: {d['python_group']} / {d['browser_group']})"
+                                            for d in pa["disagreements"]] + [""]
     lines += ["## Live, on the fake camera, phone viewport (390×844)", "",
               "| run | card shown | seconds to card | analysed fps | ms per frame | bare model ms |",
               "|---|---|---|---|---|---|"]

@@ -92,6 +92,7 @@ def test_browser_answers_match_the_python_runtime(pw, localizer, counts, agreeme
     assert report["classified_by_both"] >= 0.5 * sum(counts)
     assert report["top1_agreement"] >= agreement, report["disagreements"]
     assert report["outcome_agreement"] >= agreement - 0.01, report["disagreements"]
+    assert report["group_agreement"] >= agreement + 0.005 * (localizer == "learned"), report["disagreements"]
     assert report["box_iou_mean"] >= 0.98  # the same lesion boxes
 
 
@@ -124,8 +125,7 @@ def test_browser_looks_closer_up_like_the_python_runtime(pw, tmp_path):
     print({k: v for k, v in report.items() if k != "disagreements"}, "closer looks:", looked_closer)
     assert looked_closer >= 3  # the closer look is what is compared here
     assert report["outcome_agreement"] >= 0.95, report["disagreements"]
-    # each tile is shrunk by a fraction, where vision.js's area resize rounds a level apart from OpenCV's now and
-    # then (tests/js/vision.test.mjs lists it): the maps, and so the regions' edges, differ a little
+    # the two runtimes' int8 kernels round a little differently: the maps, and so the regions' edges, may too
     assert report["box_iou_mean"] >= 0.95
 
 

@@ -36,7 +36,7 @@ ENGINE_JS = """async ({ n, prefix, lang }) => {
     canvas.getContext('2d').drawImage(bitmap, 0, 0);
     const r = await engine.diagnose(canvas, lang);
     out.push({ reason: r.quality.reason, top: r.top_class, probabilities: r.probabilities, box: r.box,
-               urgency: r.urgency, see_doctor: r.advice ? r.advice.see_a_doctor : null });
+               urgency: r.urgency, see_doctor: r.advice ? r.advice.see_a_doctor || r.advice.uncertain : null });
   }
   return { answers: out, ms: performance.now() - started, model_ms: engine.stats.modelMs };
 }"""
@@ -61,6 +61,15 @@ def outcome(analysis: Analysis) -> str:
     return analysis.prediction.top_class if analysis.prediction else analysis.quality.reason
 
 
+def advice_group(analysis: Analysis, advisor) -> str:
+    """Where the person is sent: to a doctor (any such urgency, or uncertain), routine care, or no answer."""
+    p = analysis.prediction
+    if p is None:
+        return "no answer"
+    advice = advisor.knowledge_advice(p.probs, "en", p.not_lesion)[0]
+    return "see a doctor" if advice.see_a_doctor or advice.uncertain else "routine"
+
+
 def photo_parity(page, base_url: str, samples, pipeline, lang: str = "en") -> dict:
     """Run ``samples`` (with ``.path`` and ``.domain``) through Python and through the page's engine; ``page`` must
     not use a service worker (its requests would bypass the route that hands it the photos)."""
@@ -73,7 +82,9 @@ def photo_parity(page, base_url: str, samples, pipeline, lang: str = "en") -> di
     for s, js in zip(samples, browser["answers"]):
         py = pipeline.analyse(read_image(s.path))
         row = {"image": Path(s.path).name, "domain": s.domain, "python": outcome(py),
-               "browser": js["top"] or js["reason"]}
+               "browser": js["top"] or js["reason"], "python_group": advice_group(py, pipeline.advisor),
+               "browser_group": "no answer" if js["see_doctor"] is None else
+               "see a doctor" if js["see_doctor"] else "routine"}
         if py.prediction is not None and js["probabilities"]:
             diff = np.abs(py.prediction.probs - np.array([js["probabilities"][c] for c in py.prediction.classes]))
             row["max_prob_diff"] = float(diff.max())
@@ -86,6 +97,7 @@ def photo_parity(page, base_url: str, samples, pipeline, lang: str = "en") -> di
     return {
         "photos": len(rows), "per_domain": {d: sum(r["domain"] == d for r in rows) for d in domains},
         "outcome_agreement": sum(r["python"] == r["browser"] for r in rows) / len(rows),
+        "group_agreement": sum(r["python_group"] == r["browser_group"] for r in rows) / len(rows),
         "classified_by_both": len(both),
         "top1_agreement": sum(r["python"] == r["browser"] for r in both) / max(1, len(both)),
         "max_prob_diff": max(diffs, default=0.0), "mean_max_prob_diff": float(np.mean(diffs)) if diffs else 0.0,

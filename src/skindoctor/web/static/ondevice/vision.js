@@ -63,14 +63,36 @@ function resizeAreaRGB(src, dw, dh) {  // cv2.INTER_AREA on RGB uint8, float32 s
   return rgbImage(dw, dh, out);
 }
 
-function linearTable(src, dst) {  // per output index: [left, right, weight of right] (half-pixel centres, clamped)
-  const scale = src / dst, table = [];
+const cvRound = (x) => {  // OpenCV's cvRound / saturate_cast from float: to nearest, halves to even
+  const f = Math.floor(x), d = x - f;
+  return d > 0.5 ? f + 1 : d < 0.5 ? f : (f % 2 === 0 ? f : f + 1);
+};
+
+// per output index: [left, right, weight of left, weight of right], the weights in OpenCV's 11-bit fixed point (and
+// the float weight of right, for float maps). ``area``: the coefficients OpenCV's INTER_AREA uses when it enlarges
+// (a pixel is mixed with its right neighbour only where the output pixel straddles a source edge). ``rows``: OpenCV
+// keeps the weights of rows past the picture's edge and mixes the edge row with itself, which its rounding can tell.
+function linearTable(src, dst, area = false, rows = false) {
+  const inv = dst / src, scale = 1 / inv, table = [];
   for (let d = 0; d < dst; d++) {
-    let f = (d + 0.5) * scale - 0.5, s = Math.floor(f);
-    f -= s;
+    let s, f;
+    if (area) {
+      s = Math.floor(d * scale);
+      f = fr((d + 1) - (s + 1) * inv);
+      f = f <= 0 ? 0 : fr(f - Math.floor(f));
+    } else {
+      f = fr((d + 0.5) * scale - 0.5);
+      s = Math.floor(f);
+      f = fr(f - s);
+    }
+    if (rows) {
+      table.push([Math.min(Math.max(s, 0), src - 1), Math.min(Math.max(s + 1, 0), src - 1), cvRound(fr(1 - f) * 2048),
+        cvRound(f * 2048), f]);
+      continue;
+    }
     if (s < 0) { s = 0; f = 0; }
     if (s >= src - 1) { s = src - 1; f = 0; }
-    table.push([s, Math.min(s + 1, src - 1), f]);
+    table.push([s, Math.min(s + 1, src - 1), cvRound(fr(1 - f) * 2048), cvRound(f * 2048), f]);
   }
   return table;
 }
@@ -78,41 +100,56 @@ function linearTable(src, dst) {  // per output index: [left, right, weight of r
 function resizeLinearFloat(src, dw, dh, tx, ty) {  // a one-channel float map (the localiser's logits)
   const { width: sw, data } = src, rows = new Float64Array(dw * src.height), out = new Float32Array(dw * dh);
   for (let y = 0; y < src.height; y++) for (let x = 0; x < dw; x++) {
-    const [a, b, f] = tx[x];
+    const [a, b, , , f] = tx[x];
     rows[y * dw + x] = data[y * sw + a] * (1 - f) + data[y * sw + b] * f;
   }
   for (let y = 0; y < dh; y++) {
-    const [a, b, f] = ty[y];
+    const [a, b, , , f] = ty[y];
     for (let x = 0; x < dw; x++) out[y * dw + x] = rows[a * dw + x] * (1 - f) + rows[b * dw + x] * f;
   }
   return { width: dw, height: dh, data: out };
 }
 
 function resizeLinear8(src, dw, dh, tx, ty) {  // OpenCV's uint8 bilinear: 11-bit weights, its SIMD path's rounding
-  const { width: sw, data } = src, out = new Uint8Array(dw * dh * 3), q = (f) => Math.round(f * 2048);
-  const rows = new Int32Array(dw * 3 * src.height);
+  const { width: sw, data } = src, out = new Uint8Array(dw * dh * 3), rows = new Int32Array(dw * 3 * src.height);
   for (let y = 0; y < src.height; y++) for (let x = 0; x < dw; x++) {
-    const [a, b, f] = tx[x], wb = q(f), wa = 2048 - wb;
+    const [a, b, wa, wb] = tx[x];
     for (let k = 0; k < 3; k++) rows[(y * dw + x) * 3 + k] = data[(y * sw + a) * 3 + k] * wa + data[(y * sw + b) * 3 + k] * wb;
   }
   for (let y = 0; y < dh; y++) {
-    const [a, b, f] = ty[y], wb = q(f), wa = 2048 - wb;
-    for (let x = 0; x < dw; x++) for (let k = 0; k < 3; k++) {
-      const v = Math.floor(wa * (rows[(a * dw + x) * 3 + k] >> 4) / 65536) + Math.floor(wb * (rows[(b * dw + x) * 3 + k] >> 4) / 65536);
-      out[(y * dw + x) * 3 + k] = clamp8((v + 2) >> 2);
+    const [a, b, wa, wb] = ty[y], r0 = a * dw * 3, r1 = b * dw * 3, o = y * dw * 3;
+    for (let i = 0; i < dw * 3; i++) {
+      const v = Math.floor(wa * (rows[r0 + i] >> 4) / 65536) + Math.floor(wb * (rows[r1 + i] >> 4) / 65536);
+      out[o + i] = clamp8((v + 2) >> 2);
     }
   }
   return { width: dw, height: dh, data: out };
 }
 
+function resizeAreaFast(src, dw, dh, fx, fy) {  // OpenCV's INTER_AREA for whole-number factors: each block's mean
+  const { width: sw, data } = src, out = new Uint8Array(dw * dh * 3), area = fx * fy, scale = fr(1 / area);
+  for (let y = 0; y < dh; y++) for (let x = 0; x < dw; x++) for (let k = 0; k < 3; k++) {
+    let sum = 0;
+    for (let j = 0; j < fy; j++) for (let i = 0; i < fx; i++) sum += data[((y * fy + j) * sw + x * fx + i) * 3 + k];
+    out[(y * dw + x) * 3 + k] = area === 4 ? (sum + 2) >> 2 : clamp8(cvRound(fr(sum * scale)));  // 2×2: halves up
+  }
+  return rgbImage(dw, dh, out);
+}
+
 export function resizeArea(img, dw, dh) {  // cv2.INTER_AREA: the mean over each output pixel's source area
   if (img.width === dw && img.height === dh) return img;
-  if (dw > img.width || dh > img.height) return resizeLinear(img, dw, dh);  // OpenCV enlarges bilinearly
+  const fx = 1 / (dw / img.width), fy = 1 / (dh / img.height);
+  if (fx < 1 || fy < 1) {  // OpenCV enlarges with its area coefficients on the bilinear code
+    return resizeLinear8(img, dw, dh, linearTable(img.width, dw, true), linearTable(img.height, dh, true, true));
+  }
+  const ix = cvRound(fx), iy = cvRound(fy);
+  if (Math.abs(fx - ix) < Number.EPSILON && Math.abs(fy - iy) < Number.EPSILON) return resizeAreaFast(img, dw, dh, ix, iy);
   return resizeAreaRGB(img, dw, dh);
 }
 export function resizeLinear(img, dw, dh, float = false) {  // cv2.INTER_LINEAR (float: a one-channel float map)
-  const tx = linearTable(img.width, dw), ty = linearTable(img.height, dh);
-  return float ? resizeLinearFloat(img, dw, dh, tx, ty) : resizeLinear8(img, dw, dh, tx, ty);
+  const tx = linearTable(img.width, dw);
+  if (float) return resizeLinearFloat(img, dw, dh, tx, linearTable(img.height, dh));
+  return resizeLinear8(img, dw, dh, tx, linearTable(img.height, dh, false, true));
 }
 export function resizeSquare(crop, size) {  // preprocess.resize_square
   if (crop.width === size && crop.height === size) return crop;
