@@ -165,6 +165,22 @@ def test_alternation_across_outcomes_still_never_confirms():
     assert confirmations(run(HoldConfirmer(groups=SEE_DOCTOR), timeline)) == []
 
 
+def test_an_answer_that_keeps_changing_into_see_a_doctor_settles_there():
+    """Melanoma and mole in turn: no outcome holds, and after the decision time the cautious one is confirmed on the
+    attempt's mean, naming both; without a settle group, or when the doctor group leads too seldom, none is."""
+    timeline = [(t, p(4 if int(t / 0.4) % 2 else 5, 0.8)) for t in np.arange(0, 12, 1 / 15)]
+    states = run(HoldConfirmer(groups=SEE_DOCTOR, decide_within=10, settle_group=1), timeline)
+    (c,) = confirmations(states)
+    assert c.t == pytest.approx(10.0, abs=0.1) and c.class_index == 4 and c.held_seconds == pytest.approx(c.t)
+    assert c.candidates == (4,) and c.probs == pytest.approx(np.mean([pr for _, pr in timeline[:len(states)]
+                                                                        if _ <= c.t + 1e-9], axis=0))
+    assert states[-1].phase == "confirmed" and all(s.undecided is None for s in states)
+    assert confirmations(run(HoldConfirmer(groups=SEE_DOCTOR, decide_within=10), timeline)) == []
+    seldom = [(t, p(4 if round(t * 15) % 10 == 0 else 5, 0.8)) for t in np.arange(0, 12, 1 / 15)]  # 10 % of frames
+    states = run(HoldConfirmer(groups=SEE_DOCTOR, decide_within=10, settle_group=1, min_agreement=1.0), seldom)
+    assert confirmations(states) == [] and states[-1].undecided == "changing"  # said, not settled
+
+
 def test_a_steady_class_in_a_group_is_named_alone():
     (c,) = confirmations(run(HoldConfirmer(groups=SEE_DOCTOR), frames(0, 5, 15, p(4))))
     assert c.class_index == 4 and c.candidates == (4,)

@@ -40,7 +40,8 @@ def test_the_goldens_are_small_and_take_every_path():
                 seen["two candidates"] += c is not None and len(c["candidates"]) > 1
                 seen["undecided"] += state["undecided"] is not None
                 seen["re-armed"] += bool(before) and before["phase"] == "confirmed" and state["phase"] == "holding"
-    assert len(seen) == 4 and min(seen.values()) >= 2, seen
+                seen["settled"] += c is not None and bool(before) and before["undecided"] == "changing"
+    assert len(seen) == 5 and min(seen.values()) >= 2, seen
     rules = {r.split(":")[0] for c in cases("advice.json") for r in c["out"]["advice"]["triage_reasons"]}
     assert rules >= {"class", "malignant-score", "prompt-class", "low-confidence", "unfamiliar-picture"}, rules
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from .advice.advisor import DOCTOR
 from .advice.triage import TriageRules
 from .stream.confirm import HoldSettings
 from .stream.steady import SteadySettings
@@ -71,7 +72,7 @@ def build_spec(classifier: Classifier, localizer: Localizer, advisor=None, hold_
     the hold's outcome groups (without one: the default rules, each class its own group); the hold and decision
     times default to the settings' built-in defaults."""
     card, clf_spec = classifier.card, classifier.spec
-    hold = HoldSettings(groups=advisor.outcome_groups() if advisor is not None else None)
+    hold = HoldSettings() if advisor is None else HoldSettings(groups=advisor.outcome_groups(), settle_group=DOCTOR)
     settings = getattr(localizer, "settings", None)
     return PipelineSpec(
         work_side=WORK_SIDE, mirrors=MIRRORS, gate=QualityGate(),

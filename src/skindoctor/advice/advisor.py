@@ -18,6 +18,7 @@ from .triage import Triage, TriageRules, triage
 from .validate import SCHEMA, Reference, Rejected, validate_answer
 
 log = logging.getLogger(__name__)
+DOCTOR = 1  # the outcome group of the classes our rules send to a doctor
 
 class Candidate(BaseModel):
     code: str
@@ -233,6 +234,8 @@ class Advisor:
         return f"{text(key, lang, a=a, b=b)} {text('undecided.worried', lang)}"
 
     def outcome_groups(self) -> tuple[int, ...]:
-        """Per class: 1 if our rules send a sure case of it to a doctor, else 0 (what the live hold must agree on)."""
+        """Per class: ``DOCTOR`` if our rules send a sure case of it to a doctor, else 0 (what the live hold must agree
+        on; ``DOCTOR`` is also the group it settles on when the answer keeps changing into it)."""
         kb = load_knowledge("en")
-        return tuple(int(triage(self.one_hot(c.code), self.classes, kb, self.rules).see_doctor) for c in self.classes)
+        return tuple(DOCTOR if triage(self.one_hot(c.code), self.classes, kb, self.rules).see_doctor else 0
+                     for c in self.classes)

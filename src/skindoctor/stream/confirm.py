@@ -16,7 +16,9 @@ the view, or another group takes over.
 
 When a lesion has been in view for ``decide_within`` seconds without a confirmation, every state
 carries ``undecided`` — why (the gate's most common reason, ``changing`` or ``unsure``) — until a
-confirmation, a reset, or the lesion staying away that long.
+confirmation, a reset, or the lesion staying away that long. If the answer keeps changing between groups and one
+of them is ``settle_group`` (the shells': "see a doctor"), leading in at least ``candidate_share`` of the frames,
+that group is confirmed instead, on the mean of the attempt's frames: the cautious answer rather than none.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class HoldSettings:
     candidate_share: float = 0.2  # a class on top in this share of a hold's frames is named as a candidate
     progress_cap: float = 0.99  # the ring of a hold still checking its frames stops here (1.0: a confirmation)
     groups: tuple[int, ...] | None = None  # each class's outcome group (None: each class its own)
+    settle_group: int | None = None  # the group confirmed when the answer keeps changing into it (module docstring)
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class HoldConfirmer:
         self.unusable: Counter[str] = Counter()
         self.tops: Counter[int] = Counter()
         self.weak = self.changes = 0
+        self.attempt_sum: np.ndarray | None = None  # the attempt's usable frames: summed probabilities, P(not a lesion)
+        self.attempt_not_lesion, self.attempt_n = 0.0, 0
 
     def _restart(self, candidate: int | None = None, t: float | None = None) -> None:
         self.ema: np.ndarray | None = None
@@ -123,7 +128,7 @@ class HoldConfirmer:
             return self._lost(t, reason)
         self.lost_since = None
         probs = np.asarray(probs, dtype=np.float64)
-        self._track_attempt(t, probs)
+        self._track_attempt(t, probs, not_lesion)
         if self.ema is None or self.smoothing <= 0:
             self.ema = probs.copy()
         else:
@@ -139,12 +144,15 @@ class HoldConfirmer:
                 if t - self.off_since >= self.grace:  # another lesion/outcome took over: re-arm
                     self.locked = None
                     self._forget_attempt()
-                    self._track_attempt(t, probs)
+                    self._track_attempt(t, probs, not_lesion)
                     self._begin(top, self.off_since, probs, not_lesion)
                     return self._state("holding")
             else:
                 self.off_since = None
             return self._state("confirmed", progress=1.0)
+
+        if (settled := self._settled(t)) is not None:
+            return settled
 
         if self.candidate is None:
             if steady:
@@ -201,11 +209,34 @@ class HoldConfirmer:
         self.n_agree += int(self._group_probs(probs).argmax()) == self.candidate
         self.class_tops[int(probs.argmax())] += 1
 
-    def _track_attempt(self, t: float, probs: np.ndarray) -> None:
+    def _track_attempt(self, t: float, probs: np.ndarray, not_lesion: float) -> None:
         if self.trying_since is None and self.locked is None:
             self.trying_since = t
         self.last_seen = t
         self.tops[int(probs.argmax())] += 1
+        self.attempt_sum = probs.copy() if self.attempt_sum is None else self.attempt_sum + probs
+        self.attempt_not_lesion += not_lesion
+        self.attempt_n += 1
+
+    def _settled(self, t: float) -> HoldState | None:
+        """The settle group confirmed, when the answer has kept changing into it for ``decide_within`` seconds."""
+        group, share = self.settings.settle_group, self.settings.candidate_share
+        if group is None or self.groups is None or self._undecided() != "changing":
+            return None
+        frames = sum(self.tops.values())
+        if sum(n for i, n in self.tops.items() if self.groups[i] == group) < share * frames:
+            return None
+        mean = self.attempt_sum / self.attempt_n
+        members = [i for i in range(len(mean)) if self.groups[i] == group]
+        best = max(members, key=lambda i: mean[i])
+        often = [i for i in members if self.tops[i] >= share * frames]
+        candidates = tuple(sorted(set(often) | {best}, key=lambda i: -mean[i]))
+        confirmation = Confirmation(best, float(mean[best]), mean, t, t - self.trying_since,
+                                    self.attempt_not_lesion / self.attempt_n, candidates,
+                                    float(self._group_probs(mean)[group]))
+        self.locked = group
+        self._forget_attempt()
+        return self._state("confirmed", progress=1.0, confirmation=confirmation)
 
     def _lost(self, t: float, reason: str | None) -> HoldState:
         self.lost_since = t if self.lost_since is None else self.lost_since

@@ -16,14 +16,14 @@ const argmax = (xs) => xs.reduce((best, v, i) => (v > xs[best] ? i : best), 0); 
 const divide = (xs, n) => xs.map((x) => x / n);
 
 const SETTINGS = ["hold_seconds", "min_confidence", "grace", "max_gap", "smoothing", "min_agreement", "groups",
-  "decide_within", "candidate_share", "progress_cap"];  // confirm.HoldSettings
+  "decide_within", "candidate_share", "progress_cap", "settle_group"];  // confirm.HoldSettings
 
 export class HoldConfirmer {
   constructor(settings) {
     const missing = SETTINGS.filter((k) => settings?.[k] === undefined);
     if (missing.length) throw new Error(`hold settings missing: ${missing.join(", ")}`);
     const { hold_seconds, min_confidence, grace, max_gap, smoothing, min_agreement, groups, decide_within,
-      candidate_share, progress_cap } = settings;
+      candidate_share, progress_cap, settle_group } = settings;
     if (!(hold_seconds > 0)) throw new Error("hold_seconds must be positive");
     this.holdSeconds = hold_seconds;
     this.minConfidence = min_confidence;
@@ -35,6 +35,7 @@ export class HoldConfirmer {
     this.decideWithin = decide_within;
     this.candidateShare = candidate_share;
     this.progressCap = progress_cap;
+    this.settleGroup = settle_group;
     this.reset();
   }
 
@@ -52,6 +53,9 @@ export class HoldConfirmer {
     this.unusable = new Counter();
     this.tops = new Counter();
     this.changes = 0;
+    this.attemptSum = null;  // the attempt's usable frames: summed probabilities, P(not a lesion)
+    this.attemptNotLesion = 0;
+    this.attemptN = 0;
   }
 
   #restart() {
@@ -90,7 +94,7 @@ export class HoldConfirmer {
     if (probs == null) return this.#lost(t, reason);
     this.lostSince = null;
     probs = Array.from(probs, Number);
-    this.#trackAttempt(t, probs);
+    this.#trackAttempt(t, probs, notLesion);
     if (this.ema === null || this.smoothing <= 0) this.ema = probs.slice();
     else {
       const k = 1 - Math.exp(-dt / this.smoothing);
@@ -105,13 +109,16 @@ export class HoldConfirmer {
         if (t - this.offSince >= this.grace) {  // another lesion or outcome took over: re-arm
           this.locked = null;
           this.#forgetAttempt();
-          this.#trackAttempt(t, probs);
+          this.#trackAttempt(t, probs, notLesion);
           this.#begin(top, this.offSince, probs, notLesion);
           return this.#state("holding");
         }
       } else this.offSince = null;
       return this.#state("confirmed", 1.0);
     }
+
+    const settled = this.#settled(t);
+    if (settled) return settled;
 
     if (this.candidate === null) {
       if (steady) this.#begin(top, t, probs, notLesion);
@@ -174,10 +181,32 @@ export class HoldConfirmer {
     this.classTops.add(argmax(probs));
   }
 
-  #trackAttempt(t, probs) {
+  #trackAttempt(t, probs, notLesion) {
     if (this.tryingSince === null && this.locked === null) this.tryingSince = t;
     this.lastSeen = t;
     this.tops.add(argmax(probs));
+    this.attemptSum = this.attemptSum === null ? probs.slice() : this.attemptSum.map((s, i) => s + probs[i]);
+    this.attemptNotLesion += notLesion;
+    this.attemptN += 1;
+  }
+
+  #settled(t) {  // HoldConfirmer._settled: the settle group, when the answer keeps changing into it
+    const group = this.settleGroup, share = this.candidateShare;
+    if (group === null || this.groups === null || this.#undecided() !== "changing") return null;
+    const frames = this.tops.total();
+    let leads = 0;
+    for (const [i, n] of this.tops.map) if (this.groups[i] === group) leads += n;
+    if (leads < share * frames) return null;
+    const mean = divide(this.attemptSum, this.attemptN);
+    const members = [...mean.keys()].filter((i) => this.groups[i] === group);
+    const best = members.reduce((b, i) => (mean[i] > mean[b] ? i : b));
+    const often = members.filter((i) => this.tops.get(i) >= share * frames);
+    const candidates = [...new Set([...often, best])].sort((a, b) => a - b).sort((a, b) => mean[b] - mean[a]);
+    const confirmation = { class_index: best, confidence: mean[best], probs: mean, t, held_seconds: t - this.tryingSince,
+      not_lesion: this.attemptNotLesion / this.attemptN, candidates, group_confidence: this.#groupProbs(mean)[group] };
+    this.locked = group;
+    this.#forgetAttempt();
+    return this.#state("confirmed", 1.0, confirmation);
   }
 
   #lost(t, reason) {
