@@ -54,8 +54,11 @@ def clips(tmp_path_factory, lesions):
         "nv": write_y4m([Segment(lesions["nv"], 6.0, motion=6)], folder / "nv.y4m"),
         # melanoma ↔ actinic keratosis every 0.2 s, both "see a doctor"
         "malignant": write_y4m(alternating("mel", "akiec", 0.2, 8.0), folder / "malignant.y4m"),
-        # melanoma ↔ mole every 0.4 s: two outcomes, nothing can be confirmed
-        "undecidable": write_y4m(alternating("mel", "nv", 0.4, 8.0), folder / "undecidable.y4m"),
+        # melanoma ↔ mole every 0.4 s: two outcomes, neither holds for 3 s
+        "changing": write_y4m(alternating("mel", "nv", 0.4, 12.0), folder / "changing.y4m"),
+        # a mole sharp for 0.4 s, then out of focus for 0.8 s, again and again: nothing can be confirmed
+        "blurring": write_y4m([Segment(lesions["nv"], 0.4 if i % 2 == 0 else 0.8, motion=3, blur=0 if i % 2 == 0 else 6)
+                               for i in range(16)], folder / "blurring.y4m"),
         "no_skin": write_y4m([Segment(no_skin(), 6.0, motion=3)], folder / "no_skin.y4m"),
     }
 
@@ -250,9 +253,21 @@ def test_alternating_malignant_classes_confirm_see_a_doctor(server, pw, clips):
         shot(page, "alternating-malignant-result")
 
 
+def test_an_answer_that_keeps_changing_into_see_a_doctor_settles_there(server, pw, clips):
+    """Melanoma and mole in turn: no outcome holds for 3 s; after the decision time the cautious one is the result."""
+    with filming(pw, clips["changing"], server.url + "/?lang=en&decide=5") as page:
+        assert wait_text(page, "#live-label", bool, 15), "the lesion was never framed"
+        framed = time.monotonic()
+        page.wait_for_selector("#result:not([hidden])", timeout=15_000)
+        assert time.monotonic() - framed >= 3.5  # not an ordinary 3-second hold
+        banner = page.inner_text("#banner").lower()
+        assert "doctor" in banner or "dermatologist" in banner, banner
+        shot(page, "changing-settles-see-a-doctor")
+
+
 def test_undecidable_clip_says_why_and_what_to_do(server, pw, clips):
-    with filming(pw, clips["undecidable"], server.url + "/?lang=en&decide=5") as page:
-        assert wait_text(page, "#notice", lambda s: "keeps changing" in s, 15), page.inner_text("#status")
+    with filming(pw, clips["blurring"], server.url + "/?lang=en&decide=5") as page:
+        assert wait_text(page, "#notice", lambda s: "keeps blurring" in s, 15), page.inner_text("#status")
         notice = page.inner_text("#notice")
         assert "see a doctor" in notice and page.is_hidden("#result")
         shot(page, "undecidable-notice")

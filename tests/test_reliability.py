@@ -133,6 +133,7 @@ def test_one_client_cannot_take_every_slot(guarded):
         r = httpx.get(guarded.url + "/api/v1/model")
         assert r.status_code == 503 and "this address" in r.json()["detail"] and r.headers["retry-after"] == "5"
         assert httpx.get(guarded.url + "/healthz").status_code == 200
+        assert httpx.get(guarded.url + "/static/app.js").status_code == 200  # the page itself still loads
     time.sleep(0.3)
     assert httpx.get(guarded.url + "/api/v1/model").status_code == 200
 

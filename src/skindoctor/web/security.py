@@ -39,6 +39,9 @@ DOCS_PATHS = ("/docs",)  # Swagger UI (self-hosted) sets inline styles: its own 
 DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
             "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 OPEN_PATHS = ("/healthz",)  # for probes of a proxy or orchestrator: any Host, no token, no per-client limit
+# the page's own files: a page load asks for a dozen modules at once, each a quick read of a packaged file, so they
+# are not counted against the per-client limit (which keeps one address from taking every analysis worker)
+UNCOUNTED_PREFIX = "/static/"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 TOKEN_COOKIE = "skindoctor_token"
 LOOPBACK_NAMES = {"localhost"}
@@ -137,6 +140,8 @@ class SecurityMiddleware:
         refusal = self._refusal(conn)
         if refusal:
             return await JSONResponse(*refusal)(scope, receive, send)
+        if scope["path"].startswith(UNCOUNTED_PREFIX) and scope["type"] == "http":
+            return await self._timed(scope, receive, send)
         client = conn.client.host if conn.client else ""
         if self.in_flight.get(client, 0) >= self.settings.max_client_requests:
             log.warning("requests refused (503): %d in progress from one client is the limit",
