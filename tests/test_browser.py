@@ -52,10 +52,11 @@ def clips(tmp_path_factory, lesions):
 
     return {
         "nv": write_y4m([Segment(lesions["nv"], 6.0, motion=6)], folder / "nv.y4m"),
-        # melanoma ↔ actinic keratosis every 0.2 s, both "see a doctor"
-        "malignant": write_y4m(alternating("mel", "akiec", 0.2, 8.0), folder / "malignant.y4m"),
-        # melanoma ↔ mole every 0.4 s: two outcomes, neither holds for 3 s
-        "changing": write_y4m(alternating("mel", "nv", 0.4, 12.0), folder / "changing.y4m"),
+        # melanoma ↔ actinic keratosis every 0.5 s, both "see a doctor" (several analysed frames of each, however
+        # fast the page analyses: a faster switch can be sampled in step with it and show one class only)
+        "malignant": write_y4m(alternating("mel", "akiec", 0.5, 8.0), folder / "malignant.y4m"),
+        # melanoma ↔ mole every 0.7 s: two outcomes, each longer than the hold's grace, so neither holds for 3 s
+        "changing": write_y4m(alternating("mel", "nv", 0.7, 12.6), folder / "changing.y4m"),
         # a mole sharp for 0.4 s, then out of focus for 0.8 s, again and again: nothing can be confirmed
         "blurring": write_y4m([Segment(lesions["nv"], 0.4 if i % 2 == 0 else 0.8, motion=3, blur=0 if i % 2 == 0 else 6)
                                for i in range(16)], folder / "blurring.y4m"),
