@@ -141,6 +141,13 @@ def test_an_advice_the_rules_set_never_reassures(lang):
         assert advice.source == "knowledge_base" and advice.fallback_reason.startswith("the rules set this advice")
 
 
+def test_an_unsure_malignant_class_keeps_its_own_words():
+    """They already send the person to a doctor; only a routine class's words are replaced."""
+    advice = Advisor(CLASSES, use_llm=False).advise_probs(probs(mel=0.45, nv=0.4, bkl=0.15))
+    assert advice.code == "mel" and advice.uncertain
+    assert advice.care == load_knowledge("en").entry("mel").care
+
+
 def _advisor(fake, lang="en", timeout=5.0, provider="ollama"):
     client = (OllamaClient(fake.url, "gemma3:1b", timeout=timeout) if provider == "ollama"
               else OpenAICompatibleClient(fake.url, "local", timeout=timeout))

@@ -263,6 +263,10 @@ def test_an_answer_that_keeps_changing_into_see_a_doctor_settles_there(server, p
         assert time.monotonic() - framed >= 3.5  # not an ordinary 3-second hold
         banner = page.inner_text("#banner").lower()
         assert "doctor" in banner or "dermatologist" in banner, banner
+        # the card names the likeliest class of the hold's mean, with that class's own figure
+        name, shown = page.inner_text("#result-name"), re.search(r"\d+%", page.inner_text("#result-confidence"))[0]
+        rows = page.locator("#result-top3 li").all_inner_texts()
+        assert any(name in row and row.rstrip().endswith(shown) for row in rows), (name, shown, rows)
         shot(page, "changing-settles-see-a-doctor")
 
 

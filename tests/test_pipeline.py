@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from skindoctor.advice.advisor import Advisor
+from skindoctor.advice.knowledge import load_knowledge
 from skindoctor.config import get_settings
 from skindoctor.dev.clips import Segment, write_video
 from skindoctor.errors import InputError
@@ -48,7 +49,7 @@ def test_steady_lesion_confirms_after_three_seconds_of_stable_frames(pipeline, l
     clip = write_video([Segment(None, 1.0), Segment(lesions[A], 5.0, motion=8, brightness=1.0)], tmp_path / "a.avi")
     results = run(pipeline, clip)
     (d,) = diagnoses(results)
-    assert d.code == A and d.held_seconds >= 3.0
+    assert d.code == A and d.held_seconds >= 3.0 and d.name == load_knowledge("en").entry(A).name
     assert 4.0 <= d.t <= 4.6  # lesion appears at 1.0 s, confirmed after a 3 s hold
     assert d.box is not None
     first = results[0]

@@ -61,11 +61,13 @@ class HoldOut(BaseModel):
 
 
 class DiagnosisOut(BaseModel):
-    """A confirmed result: the hold's outcome (``stream.confirm.Confirmation``) with the frame's box and advice."""
+    """A confirmed result: the hold's outcome (``stream.confirm.Confirmation``) with the frame's box and advice.
+    ``code`` is the class that led the confirmed outcome; the advice names the likeliest class of the hold's mean,
+    which may be another (the page shows the advice's)."""
 
     code: str
-    name: str
-    confidence: float
+    name: str = Field(description="``code``'s medical term, in the asked language")
+    confidence: float = Field(description="``code``'s mean probability over the hold")
     probabilities: dict[str, float]
     box: list[int] | None
     crop_box: list[int] | None
@@ -140,8 +142,9 @@ def frame_out(result: FrameResult, advisor: Advisor, lang: str, size: tuple[int,
         candidates = [classes[i] for i in c.candidates]
         advice = advice or advisor.knowledge_advice(c.probs, lang, c.not_lesion, candidates)[0]
         pred = analysis.prediction
+        code = classes[c.class_index]
         diagnosis = DiagnosisOut(
-            code=classes[c.class_index], name=advice.name, confidence=c.confidence,
+            code=code, name=advisor.names(code, load_knowledge(lang))[0], confidence=c.confidence,
             probabilities={k: float(v) for k, v in zip(classes, c.probs)}, box=base.box, crop_box=base.crop_box,
             t=c.t, held_seconds=c.held_seconds, not_lesion=c.not_lesion, candidates=candidates,
             heatmap=heatmap_grid(pred, c.class_index) if pred else None, advice=advice)

@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from ..i18n import text
-from ..labels import LesionClass
+from ..labels import LesionClass, Urgency
 from .knowledge import Knowledge, class_names, load_knowledge
 from .llm import LLMError, OllamaClient, OpenAICompatibleClient
 from .triage import Triage, TriageRules, triage
@@ -165,7 +165,8 @@ class Advisor:
         elif self.rules_set(t, kb):
             wording["see_doctor"] = rule_texts.raised.format(name=wording["plain_name"], pct=t.malignant_score,
                                                              label=label)
-        if self.rules_set(t, kb):  # nothing of an advice the rules set may reassure
+        routine = self.classes[self.index[t.top_class]].urgency_level() == Urgency.routine
+        if self.rules_set(t, kb) and routine:  # a routine class's own words may reassure; the rules ask for a doctor
             wording["description"] = rule_texts.checked_description.format(name=wording["plain_name"])
             wording["care"] = [rule_texts.care_checked]
         advice = Advice(code=t.top_class, lang=lang, urgency=t.urgency.name, urgency_label=label,

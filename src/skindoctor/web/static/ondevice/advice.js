@@ -133,7 +133,7 @@ export function knowledgeAdvice(probs, lang, notLesion, candidates, bundle, tabl
   } else if (level > ownLevel) {
     wording.see_doctor = format(rt.raised, { name: wording.plain_name, pct: t.malignant_score, label });
   }
-  if (t.uncertain || level > ownLevel) {  // Advisor.rules_set: nothing of an advice the rules set may reassure
+  if ((t.uncertain || level > ownLevel) && classOf(bundle, t.top_class).urgency === "routine") {  // as the Advisor
     wording.description = format(rt.checked_description, { name: wording.plain_name });
     wording.care = [rt.care_checked];
   }

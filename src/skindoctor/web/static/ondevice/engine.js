@@ -208,7 +208,8 @@ export class Engine {
       const code = this.codes[c.class_index], candidates = c.candidates.map((i) => this.codes[i]);
       const probabilities = Object.fromEntries(this.codes.map((k, i) => [k, c.probs[i]]));
       const advice = knowledgeAdvice(c.probs, lang, c.not_lesion, candidates, this.bundle, this.tables);
-      out.diagnosis = { code, name: advice.name, confidence: c.confidence, probabilities, box: analysis.box || null,
+      out.diagnosis = { code, name: names(code, lang, this.bundle)[0], confidence: c.confidence, probabilities,
+        box: analysis.box || null,
         crop_box: analysis.cropBox || null, t: c.t, held_seconds: c.held_seconds, not_lesion: c.not_lesion, candidates,
         heatmap: this.heatmap(p, c.class_index), advice };
     }

@@ -1,6 +1,7 @@
 // Opt-in history, kept only in this browser's storage (never in the kiosk).
 import { kiosk, state, $, HISTORY_KEY, HISTORY_ON } from "./state.js";
 import { t, plainName, urgencyLabel } from "./texts.js";
+import { shownConfidence } from "./result.js";
 
 export function historyEnabled() { return !kiosk && localStorage.getItem(HISTORY_ON) === "1"; }
 
@@ -24,7 +25,7 @@ export function saveResult() {
   if (!$("crop-figure").hidden) thumb.getContext("2d").drawImage($("crop"), 0, 0, 160, 160);
   const entry = {
     id: `${Date.now()}`, spot: $("spot-name").value.trim(), date: (state.analysedAt || new Date()).toISOString(),
-    code: d.advice.code, confidence: d.confidence, urgency: d.advice.urgency, uncertain: d.advice.uncertain,
+    code: d.advice.code, confidence: shownConfidence(d), urgency: d.advice.urgency, uncertain: d.advice.uncertain,
     image: $("crop-figure").hidden ? null : thumb.toDataURL("image/jpeg", 0.8),
   };
   try {

@@ -7,6 +7,10 @@ import { showPhoto } from "./upload.js";
 import { renderSave } from "./history.js";
 import { updateAttract, startResetCountdown } from "./kiosk.js";
 
+/** The probability of the class the card names (the advice's): a live result's hold may have been led by another
+ * class of the same outcome. */
+export const shownConfidence = (d) => d.probabilities?.[d.advice.code] ?? d.confidence ?? 0;
+
 export function showDiagnosis(diagnosis) {
   drawCrop(diagnosis);
   state.lastDiagnosis = diagnosis;
@@ -38,7 +42,7 @@ export function renderResult(d, refresh) {
   banner.textContent = a.urgency_label;
   $("result-name").textContent = a.plain_name || a.name;
   $("result-term").textContent = termAdds(a.plain_name, a.name) ? `${t("termLabel")}: ${a.name}` : "";
-  const pct = Math.round((d.confidence ?? 0) * 100);
+  const pct = Math.round(shownConfidence(d) * 100);
   $("result-confidence").textContent = `${t("confidence")}: ${pct}%` + (d.held_seconds ? ` · ${t("heldFor")} ${d.held_seconds.toFixed(1)} ${t("seconds")}` : "");
   const candidates = a.candidates || [];
   $("result-candidates").hidden = candidates.length < 2;
@@ -122,7 +126,7 @@ export function renderSummary(d) {
   $("ps-date-label").textContent = t("date");
   $("ps-date").textContent = (state.analysedAt || new Date()).toLocaleString(state.lang === "en" ? "en-GB" : state.lang);
   $("ps-result-label").textContent = t("result");
-  $("ps-result").textContent = `${fullName(a.plain_name, a.name)} · ${t("confidence")} ${Math.round((d.confidence ?? 0) * 100)}%`;
+  $("ps-result").textContent = `${fullName(a.plain_name, a.name)} · ${t("confidence")} ${Math.round(shownConfidence(d) * 100)}%`;
   $("ps-urgency-label").textContent = t("urgency");
   $("ps-urgency").textContent = a.urgency_label;
   $("ps-top3-label").textContent = t("top3");
