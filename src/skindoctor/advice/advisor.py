@@ -152,7 +152,7 @@ class Advisor:
         t = triage(probs, self.classes, kb, self.rules, not_lesion)
         entry = kb.entry(t.top_class)
         label = kb.uncertain_label if t.uncertain else kb.urgency_labels[t.urgency.name]
-        rule_texts = kb.rule_texts
+        rule_texts, set_by_rules = kb.rule_texts, self.rules_set(t, kb)
         if entry is not None:
             wording = entry.model_dump()
         else:
@@ -162,11 +162,11 @@ class Advisor:
         if t.uncertain:
             wording["see_doctor"] = (rule_texts.uncertain.format(pct=float(np.max(probs)))
                                      if "low-confidence" in t.reasons else rule_texts.unfamiliar)
-        elif self.rules_set(t, kb):
+        elif set_by_rules:
             wording["see_doctor"] = rule_texts.raised.format(name=wording["plain_name"], pct=t.malignant_score,
                                                              label=label)
         routine = self.classes[self.index[t.top_class]].urgency_level() == Urgency.routine
-        if self.rules_set(t, kb) and routine:  # a routine class's own words may reassure; the rules ask for a doctor
+        if set_by_rules and routine:  # a routine class's own words may reassure; the rules ask for a doctor
             wording["description"] = rule_texts.checked_description.format(name=wording["plain_name"])
             wording["care"] = [rule_texts.care_checked]
         advice = Advice(code=t.top_class, lang=lang, urgency=t.urgency.name, urgency_label=label,

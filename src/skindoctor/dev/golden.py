@@ -188,16 +188,14 @@ def altered_spec(spec: PipelineSpec) -> PipelineSpec:
 
 
 def frame_inputs(svc: Services) -> dict:
-    """The frames, each through the server's spec; and those the working copy shrinks (see the resizing TODOs of
-    tests/js/) again through ``ALTERED`` (``altered``: its sections)."""
+    """The frames, each through the server's spec and again through ``ALTERED`` (``altered``: its sections)."""
     rng = np.random.default_rng(0)
     frames = [(name, synthetic(size, **kw)) for name, size, kw in FRAMES]
     frames += [random_frame(rng, seed) for seed in range(12)]
     cases = [{"name": name, "frame": stored(img)} for name, img in frames]
     altered = altered_spec(svc.pipeline.spec).as_dict()
     return {"altered": {k: altered[k] for k in ALTERED},
-            "cases": cases + [{**c, "spec": "altered"} for (_, size, _), c in zip(FRAMES, cases)
-                              if max(size) >= svc.pipeline.spec.work_side]}
+            "cases": cases + [{**c, "spec": "altered"} for c in cases[:len(FRAMES)]]}
 
 
 def quality_json(q: Quality) -> dict:

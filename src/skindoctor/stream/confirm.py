@@ -185,11 +185,16 @@ class HoldConfirmer:
             return self._state("confirmed", progress=1.0, confirmation=confirmation)
         return self._state("holding")
 
-    def _confirmation(self, mean: np.ndarray, group_mean: np.ndarray, t: float, held: float) -> Confirmation:
-        members = [i for i in range(len(mean)) if self._group_of(i) == self.candidate]
+    def _named(self, mean: np.ndarray, group: int, tops: Counter[int], frames: int) -> tuple[int, tuple[int, ...]]:
+        """A confirmed group's class (the highest mean) and its candidates: its classes on top in ``candidate_share``
+        of the ``frames`` counted in ``tops``, best first."""
+        members = [i for i in range(len(mean)) if self._group_of(i) == group]
         best = max(members, key=lambda i: mean[i])
-        often = [i for i in members if self.class_tops[i] >= self.settings.candidate_share * self.n_probs]
-        candidates = tuple(sorted(set(often) | {best}, key=lambda i: -mean[i]))
+        often = [i for i in members if tops[i] >= self.settings.candidate_share * frames]
+        return best, tuple(sorted(set(often) | {best}, key=lambda i: -mean[i]))
+
+    def _confirmation(self, mean: np.ndarray, group_mean: np.ndarray, t: float, held: float) -> Confirmation:
+        best, candidates = self._named(mean, self.candidate, self.class_tops, self.n_probs)
         return Confirmation(best, float(mean[best]), mean, t, held, self.sum_not_lesion / self.n_probs,
                             candidates, float(group_mean[self.candidate]))
 
@@ -227,10 +232,7 @@ class HoldConfirmer:
         if sum(n for i, n in self.tops.items() if self.groups[i] == group) < share * frames:
             return None
         mean = self.attempt_sum / self.attempt_n
-        members = [i for i in range(len(mean)) if self.groups[i] == group]
-        best = max(members, key=lambda i: mean[i])
-        often = [i for i in members if self.tops[i] >= share * frames]
-        candidates = tuple(sorted(set(often) | {best}, key=lambda i: -mean[i]))
+        best, candidates = self._named(mean, group, self.tops, frames)
         confirmation = Confirmation(best, float(mean[best]), mean, t, t - self.trying_since,
                                     self.attempt_not_lesion / self.attempt_n, candidates,
                                     float(self._group_probs(mean)[group]))

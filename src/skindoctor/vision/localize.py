@@ -108,7 +108,7 @@ def look_wider(localizer: Localizer, frame: np.ndarray) -> Localization:
 class LesionLocalizer:
     """The colour localiser: ``locate(frame)`` → the most plausible lesion box (or none)."""
 
-    name = "colour"
+    name = ColourSettings.name
 
     def __init__(self, settings: ColourSettings = ColourSettings()):
         self.settings = settings

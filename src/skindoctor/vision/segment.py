@@ -142,7 +142,7 @@ def card_localizer(model_dir: str | Path, card: ModelCard, choice: str = "auto",
 class SegmentLocalizer:
     """``locate(frame)`` → the lesion box from the segmentation network named in the model card."""
 
-    name = "learned"
+    name = LearnedSettings.name
 
     def __init__(self, model_dir: str | Path, spec: LocalizerSpec, variant: str | None = None, threads: int = 1):
         import onnxruntime as ort

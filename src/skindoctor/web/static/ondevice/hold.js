@@ -78,13 +78,20 @@ export class HoldConfirmer {
     return out;
   }
 
-  #members(n) {  // the classes of the group being held
-    return [...Array(n).keys()].filter((i) => (this.groups === null ? i : this.groups[i]) === this.candidate);
+  #members(n, group = this.candidate) {  // the classes of a group (default: the one being held)
+    return [...Array(n).keys()].filter((i) => (this.groups === null ? i : this.groups[i]) === group);
   }
 
-  #leader(mean) {  // max(members, key=mean): the first of equals
-    const members = this.#members(mean.length);
+  #leader(mean, group = this.candidate) {  // max(members, key=mean): the first of equals
+    const members = this.#members(mean.length, group);
     return members.length ? members.reduce((best, i) => (mean[i] > mean[best] ? i : best)) : null;
+  }
+
+  #named(mean, group, tops, frames) {  // HoldConfirmer._named: a confirmed group's class and its candidates
+    const best = this.#leader(mean, group);
+    const often = this.#members(mean.length, group).filter((i) => tops.get(i) >= this.candidateShare * frames);
+    // sorted(set(often) | {best}, key=-mean): a set of small ints iterates in ascending order, and sorted is stable
+    return { best, candidates: [...new Set([...often, best])].sort((a, b) => a - b).sort((a, b) => mean[b] - mean[a]) };
   }
 
   update(t, probs, notLesion = 0, reason = null) {
@@ -153,10 +160,7 @@ export class HoldConfirmer {
   }
 
   #confirmation(mean, groupMean, t, held) {
-    const best = this.#leader(mean);
-    const often = this.#members(mean.length).filter((i) => this.classTops.get(i) >= this.candidateShare * this.nProbs);
-    // sorted(set(often) | {best}, key=-mean): a set of small ints iterates in ascending order, and sorted is stable
-    const candidates = [...new Set([...often, best])].sort((a, b) => a - b).sort((a, b) => mean[b] - mean[a]);
+    const { best, candidates } = this.#named(mean, this.candidate, this.classTops, this.nProbs);
     return { class_index: best, confidence: mean[best], probs: mean, t, held_seconds: held,
       not_lesion: this.sumNotLesion / this.nProbs, candidates, group_confidence: groupMean[this.candidate] };
   }
@@ -198,10 +202,7 @@ export class HoldConfirmer {
     for (const [i, n] of this.tops.map) if (this.groups[i] === group) leads += n;
     if (leads < share * frames) return null;
     const mean = divide(this.attemptSum, this.attemptN);
-    const members = [...mean.keys()].filter((i) => this.groups[i] === group);
-    const best = members.reduce((b, i) => (mean[i] > mean[b] ? i : b));
-    const often = members.filter((i) => this.tops.get(i) >= share * frames);
-    const candidates = [...new Set([...often, best])].sort((a, b) => a - b).sort((a, b) => mean[b] - mean[a]);
+    const { best, candidates } = this.#named(mean, group, this.tops, frames);
     const confirmation = { class_index: best, confidence: mean[best], probs: mean, t, held_seconds: t - this.tryingSince,
       not_lesion: this.attemptNotLesion / this.attemptN, candidates, group_confidence: this.#groupProbs(mean)[group] };
     this.locked = group;

@@ -13,7 +13,7 @@ export function fromRGBA(imageData) {  // canvas pixels (RGBA) → RGB
   return rgbImage(width, height, out);
 }
 
-const pyRound = (x) => {  // Python's round(): halves to even
+const pyRound = (x) => {  // Python's round() and OpenCV's cvRound: to nearest, halves to even
   const f = Math.floor(x), d = x - f;
   return d > 0.5 ? f + 1 : d < 0.5 ? f : (f % 2 === 0 ? f : f + 1);
 };
@@ -63,11 +63,6 @@ function resizeAreaRGB(src, dw, dh) {  // cv2.INTER_AREA on RGB uint8, float32 s
   return rgbImage(dw, dh, out);
 }
 
-const cvRound = (x) => {  // OpenCV's cvRound / saturate_cast from float: to nearest, halves to even
-  const f = Math.floor(x), d = x - f;
-  return d > 0.5 ? f + 1 : d < 0.5 ? f : (f % 2 === 0 ? f : f + 1);
-};
-
 // per output index: [left, right, weight of left, weight of right], the weights in OpenCV's 11-bit fixed point (and
 // the float weight of right, for float maps). ``area``: the coefficients OpenCV's INTER_AREA uses when it enlarges
 // (a pixel is mixed with its right neighbour only where the output pixel straddles a source edge). ``rows``: OpenCV
@@ -85,14 +80,10 @@ function linearTable(src, dst, area = false, rows = false) {
       s = Math.floor(f);
       f = fr(f - s);
     }
-    if (rows) {
-      table.push([Math.min(Math.max(s, 0), src - 1), Math.min(Math.max(s + 1, 0), src - 1), cvRound(fr(1 - f) * 2048),
-        cvRound(f * 2048), f]);
-      continue;
-    }
-    if (s < 0) { s = 0; f = 0; }
-    if (s >= src - 1) { s = src - 1; f = 0; }
-    table.push([s, Math.min(s + 1, src - 1), cvRound(fr(1 - f) * 2048), cvRound(f * 2048), f]);
+    if (!rows && s < 0) { s = 0; f = 0; }
+    if (!rows && s >= src - 1) { s = src - 1; f = 0; }
+    const at = (i) => Math.min(Math.max(i, 0), src - 1);
+    table.push([at(s), at(s + 1), pyRound(fr(1 - f) * 2048), pyRound(f * 2048), f]);
   }
   return table;
 }
@@ -131,7 +122,7 @@ function resizeAreaFast(src, dw, dh, fx, fy) {  // OpenCV's INTER_AREA for whole
   for (let y = 0; y < dh; y++) for (let x = 0; x < dw; x++) for (let k = 0; k < 3; k++) {
     let sum = 0;
     for (let j = 0; j < fy; j++) for (let i = 0; i < fx; i++) sum += data[((y * fy + j) * sw + x * fx + i) * 3 + k];
-    out[(y * dw + x) * 3 + k] = area === 4 ? (sum + 2) >> 2 : clamp8(cvRound(fr(sum * scale)));  // 2×2: halves up
+    out[(y * dw + x) * 3 + k] = area === 4 ? (sum + 2) >> 2 : clamp8(pyRound(fr(sum * scale)));  // 2×2: halves up
   }
   return rgbImage(dw, dh, out);
 }
@@ -142,7 +133,7 @@ export function resizeArea(img, dw, dh) {  // cv2.INTER_AREA: the mean over each
   if (fx < 1 || fy < 1) {  // OpenCV enlarges with its area coefficients on the bilinear code
     return resizeLinear8(img, dw, dh, linearTable(img.width, dw, true), linearTable(img.height, dh, true, true));
   }
-  const ix = cvRound(fx), iy = cvRound(fy);
+  const ix = pyRound(fx), iy = pyRound(fy);
   if (Math.abs(fx - ix) < Number.EPSILON && Math.abs(fy - iy) < Number.EPSILON) return resizeAreaFast(img, dw, dh, ix, iy);
   return resizeAreaRGB(img, dw, dh);
 }
@@ -234,7 +225,7 @@ const grey = (r, g, b) => (r * 9798 + g * 19235 + b * 3735 + 16384) >> 15;  // O
 function ellipse(side) {  // cv2.getStructuringElement(MORPH_ELLIPSE, (side, side)), as offsets from its centre
   const c = Math.floor(side / 2), offsets = [];
   for (let i = 0; i < side; i++) {
-    const dy = i - c, dx = Math.abs(dy) <= c ? Math.round(c * Math.sqrt((c * c - dy * dy) / (c * c || 1))) : -1;
+    const dy = i - c, dx = Math.abs(dy) <= c ? pyRound(c * Math.sqrt((c * c - dy * dy) / (c * c || 1))) : -1;
     for (let j = Math.max(c - dx, 0); j < Math.min(c + dx + 1, side); j++) offsets.push([j - c, dy]);
   }
   return offsets;
