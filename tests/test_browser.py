@@ -17,7 +17,7 @@ from skindoctor.config import get_settings
 from skindoctor.dev.clips import Segment, write_y4m
 from skindoctor.web.app import create_app
 
-from .conftest import MODELS, ROOT, needs_ham
+from .conftest import DATA, MODELS, ROOT, SPLIT, needs_ham
 from .server import LiveServer
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -460,6 +460,40 @@ def test_a_picture_without_skin_is_told_it_does_not_look_like_skin(server, pw, c
         assert said.startswith("This doesn't look like skin")
         assert wait_text(page, "#status", lambda s: s == said, 15), page.inner_text("#status")
         shot(page, f"no-skin-{run}")
+
+
+@pytest.fixture(scope="module")
+def skin_coloured_object():
+    """A held-out everyday photo that the colour rule takes for skin and the network finds no skin in."""
+    from skindoctor import load
+    from skindoctor.train.collection import read_nonlesion
+    from skindoctor.train.data import read_split
+    from skindoctor.vision.image_io import read_image
+    from skindoctor.vision.localize import working_copy
+
+    if not (DATA / "nonlesion" / "labels.csv").is_file():
+        pytest.skip(f"everyday photos not found at {DATA / 'nonlesion'}")
+    photos = read_nonlesion(DATA / "nonlesion")
+    split = read_split(photos, SPLIT)
+    pipeline = load(settings=get_settings(llm_provider="none"))
+    for s in [s for s in photos if split[str(s.path)] == "test"][:60]:
+        image = read_image(s.path)
+        if pipeline.spec.gate.check_frame(working_copy(image, pipeline.spec.work_side)).ok \
+                and pipeline.analyse(image).quality.reason == "no_skin":
+            return s.path
+    pytest.fail("no held-out everyday photo passes the colour rule and is told it shows no skin")
+
+
+@pytest.mark.parametrize("run", ["device", "server"])
+def test_an_uploaded_skin_coloured_object_is_told_it_does_not_look_like_skin(server, pw, skin_coloured_object, run):
+    b = launch(pw, extra=["--deny-permission-prompts"])
+    page = b.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(server.url + f"/?lang=en&run={run}")
+    page.set_input_files("#upload", str(skin_coloured_object))
+    said = i18n.text("upload.no_skin", "en")
+    assert wait_text(page, "#status", lambda s: said in s, 15), page.inner_text("#status")
+    assert page.is_hidden("#result")
+    b.close()
 
 
 def test_care_text_does_not_reassure_when_the_rules_ask_for_a_doctor(server, pw, test_split_samples):

@@ -1,5 +1,5 @@
 """One picture through the product's photo path: quality gate → localise (closer up on skin where nothing was
-found) → crop → classify → "not a lesion".
+found) → crop → classify → "not a lesion" (and, for a picture turned away so, whether it shows skin at all).
 
 The same path serves an uploaded photo, each camera frame (``stream.pipeline`` adds the 3-second hold)
 and evaluation. Pure: no I/O, no temporal state.
@@ -13,7 +13,7 @@ import numpy as np
 
 from .spec import PipelineSpec
 from .vision.classifier import Classifier, Prediction
-from .vision.localize import Box, Localizer, look_wider, square_crop, working_copy
+from .vision.localize import Box, CropSettings, Localizer, look_wider, square_crop, working_copy
 from .vision.preprocess import resize_square
 from .vision.quality import Quality
 
@@ -51,9 +51,22 @@ def analyse(frame: np.ndarray, classifier: Classifier, localizer: Localizer, spe
         view = square if min(crop.shape[:2]) >= spec.classifier.size else crop  # never judged enlarged
     quality = gate.check_lesion(Quality(True, "ok", quality.metrics), loc, view)
     if not quality.ok:
-        return Analysis(refused or quality, loc.box, crop_box)
+        return Analysis(refused or _skin_or_not(quality, frame, classifier, spec), loc.box, crop_box)
     pred = classifier.predict(square, views)
     quality = gate.check_prediction(quality, pred.not_lesion, spec.classifier.reject_threshold)
     if not quality.ok:
-        return Analysis(refused or quality, loc.box, crop_box)
+        return Analysis(refused or _skin_or_not(quality, frame, classifier, spec), loc.box, crop_box)
     return Analysis(quality, loc.box, crop_box, pred)
+
+
+def _skin_or_not(quality: Quality, frame: np.ndarray, classifier: Classifier, spec: PipelineSpec) -> Quality:
+    """A picture turned away for holding no lesion is told "no skin" instead when the network, shown the whole
+    picture's centre square, finds no skin in it (a skin-coloured mug passes the colour rule)."""
+    threshold = spec.classifier.not_skin_threshold
+    if threshold is None or quality.reason not in ("no_lesion", "not_lesion"):
+        return quality
+    h, w = frame.shape[:2]
+    square, _ = square_crop(frame, Box(0, 0, w, h), CropSettings(margin=0.0, min_side=1))
+    if classifier.predict(resize_square(square, spec.classifier.size)).not_skin < threshold:
+        return quality
+    return Quality(False, "no_skin", quality.metrics)

@@ -252,15 +252,19 @@ def cmd_bench(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from .train.collection import EVERYDAY
     from .train.data import read_split
     from .train.export import export, export_images
     from .train.provenance import card_extra
 
     samples = _load_samples(args)
-    calibration, val, quant_check = export_images(samples, read_split(samples, args.split), args.calibration_images)
+    split = read_split(samples, args.split)
+    calibration, val, quant_check = export_images(samples, split, args.calibration_images)
     extra = card_extra(Path(args.data[0] if args.data else DEFAULT_DATA))
+    parts = [[s for s in samples if split[str(s.path)] == part] for part in ("train", "val")]
+    everyday = any(s.domain == EVERYDAY for s in samples)  # without everyday photos there is nothing to tell skin from
     card = export(args.checkpoint, args.model_dir, calibration, val, card_extra=extra,
-                  quant_check=quant_check)
+                  quant_check=quant_check, skin_photos=tuple(parts) if everyday else None)
     print(f"wrote {', '.join(card.files.values())} and model_card.json to {args.model_dir}")
     return 0
 

@@ -34,6 +34,7 @@ class ClassifierSettings:
     reject_index: int | None  # the "not a lesion" output, if the model has one
     reject_threshold: float  # P(not a lesion) from which a crop gets no diagnosis
     photo_views: int  # a still photo's crop is judged as this many of its views (a camera frame as one)
+    not_skin_threshold: float | None = None  # P(no skin) of the whole picture from which "no lesion" is "no skin"
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ def build_spec(classifier: Classifier, localizer: Localizer, advisor=None, hold_
         crop=CropSettings(),
         classifier=ClassifierSettings(clf_spec.size, tuple(clf_spec.mean), tuple(clf_spec.std),
                                       getattr(classifier, "temperature", None), classifier.reject_index,
-                                      card.reject_threshold, card.photo_views),
+                                      card.reject_threshold, card.photo_views,
+                                      card.not_skin_threshold if getattr(classifier, "has_skin", False) else None),
         steady=SteadySettings(), hold=hold, triage=advisor.rules if advisor is not None else TriageRules(),
     ).with_hold(hold_seconds, decide_within)

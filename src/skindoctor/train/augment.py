@@ -1,8 +1,8 @@
 """Camera-like augmentations: what a phone or webcam does to a dermatoscope picture.
 
 One affine warp (square crop around the lesion at a random scale and offset, any rotation,
-flips) straight to the model's input size, then colour, white balance, uneven lighting, blur,
-noise and JPEG artefacts. OpenCV + numpy only.
+flips) straight to the model's input size, then colour, white balance, uneven lighting, low
+resolution, blur, noise and JPEG artefacts. OpenCV + numpy only.
 """
 
 from __future__ import annotations
@@ -12,14 +12,18 @@ import numpy as np
 
 
 def random_view(image: np.ndarray, size: int, rng: np.random.Generator,
-                box: tuple[float, float, float, float] | None = None) -> np.ndarray:
+                box: tuple[float, float, float, float] | None = None, anywhere: bool = False) -> np.ndarray:
     """A size×size view: a square around the lesion (or the image centre) at a random margin,
-    shifted, rotated and flipped, with reflected borders."""
+    shifted, rotated and flipped, with reflected borders. ``anywhere``: a picture with nothing to find
+    (everyday photos, bare skin) is also cut small at any place, as a localiser's box may cut it."""
     h, w = image.shape[:2]
     if box is not None and rng.random() < 0.6:
         x0, y0, x1, y1 = box[0] * w, box[1] * h, box[2] * w, box[3] * h
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        side = max(x1 - x0, y1 - y0) * rng.uniform(1.05, 1.7)
+        side = max(x1 - x0, y1 - y0) * rng.uniform(1.05, 2.5)
+    elif anywhere and rng.random() < 0.5:
+        side = min(h, w) * rng.uniform(0.15, 0.7)
+        cx, cy = rng.uniform(side / 2, w - side / 2), rng.uniform(side / 2, h - side / 2)
     else:
         cx, cy = w / 2, h / 2
         side = min(h, w) * rng.uniform(0.7, 1.15)
@@ -58,6 +62,12 @@ def camera_effects(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.3:
         x = 255 * (x / 255) ** rng.uniform(0.7, 1.4)
     out = x.astype(np.uint8)
+    # a low-resolution sensor or a far-away lesion: fewer pixels, enlarged again
+    if rng.random() < 0.25:
+        h, w = out.shape[:2]
+        f = rng.uniform(0.25, 0.7)
+        small = cv2.resize(out, (max(8, round(w * f)), max(8, round(h * f))), interpolation=cv2.INTER_AREA)
+        out = cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
     # focus or motion blur
     r = rng.random()
     if r < 0.2:
@@ -81,6 +91,6 @@ def camera_effects(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def augment(image: np.ndarray, size: int, rng: np.random.Generator,
-            box: tuple[float, float, float, float] | None = None) -> np.ndarray:
+            box: tuple[float, float, float, float] | None = None, anywhere: bool = False) -> np.ndarray:
     """Training view: random camera-like crop and effects, RGB uint8 size×size."""
-    return camera_effects(random_view(image, size, rng, box), rng)
+    return camera_effects(random_view(image, size, rng, box, anywhere), rng)

@@ -16,6 +16,7 @@ from pathlib import Path
 from .data import Sample, read_csv, read_ham10000, read_split, split_by_group
 
 NONLESION = "nolesion"  # the class for everyday photos and skin without a lesion
+EVERYDAY = "nonlesion"  # the domain of everyday photos: no skin in view
 PLAIN_SKIN = "plain_skin"  # the domain of skin cut beside the lesion in HAM10000 photos (bench/plain_skin.py)
 TEST_ONLY = {"isic2018_test224"}
 
@@ -36,7 +37,7 @@ def read_pad_ufes(root: str | Path) -> list[Sample]:
 
 def read_nonlesion(root: str | Path) -> list[Sample]:
     """Everyday photos: the ``nolesion`` class."""
-    return [replace(s, label=NONLESION) for s in read_labelled_set(root, "nonlesion")]
+    return [replace(s, label=NONLESION) for s in read_labelled_set(root, EVERYDAY)]
 
 
 def read_isic_extra(root: str | Path) -> list[Sample]:
@@ -62,6 +63,24 @@ def read_pad_masks(root: str | Path) -> dict[str, list[Path]]:
     return {k: [path for _, path in sorted(v)] for k, v in masks.items()}
 
 
+def with_mask_boxes(samples: list[Sample], masks: dict[str, list[Path]]) -> list[Sample]:
+    """Each photo with its primary mask's bounding box (fractions of the photo), so training can cut around the
+    lesion at many scales as for a dermoscopic photo; photos without a readable mask keep no box."""
+    import cv2
+    import numpy as np
+
+    def box(s: Sample) -> tuple[float, float, float, float] | None:
+        paths = masks.get(s.path.stem)
+        mask = cv2.imread(str(paths[0]), cv2.IMREAD_GRAYSCALE) if paths else None
+        ys, xs = np.nonzero(mask > 127) if mask is not None else ((), ())
+        if not len(xs):
+            return None
+        h, w = mask.shape
+        return xs.min() / w, ys.min() / h, (xs.max() + 1) / w, (ys.max() + 1) / h
+
+    return [replace(s, box=box(s)) for s in samples]
+
+
 READERS = {
     "ham10000": read_ham10000,
     "pad_ufes_20_partial": read_pad_ufes,
@@ -76,12 +95,15 @@ def is_collection(root: str | Path) -> bool:
 
 
 def read_collection(root: str | Path) -> list[Sample]:
-    """Every known training set present under ``root`` (test-only sets are skipped)."""
+    """Every known training set present under ``root`` (test-only sets are skipped); phone photos carry their
+    hand-drawn mask's box when ``pad_ufes_20_masks/`` is there."""
     root = Path(root)
     samples: list[Sample] = []
+    masks = read_pad_masks(root / "pad_ufes_20_masks") if (root / "pad_ufes_20_masks").is_dir() else {}
     for name, reader in READERS.items():
         if (root / name).is_dir():
-            samples += reader(root / name)
+            part = reader(root / name)
+            samples += with_mask_boxes(part, masks) if reader is read_pad_ufes and masks else part
     return samples
 
 
@@ -110,13 +132,14 @@ def split_collection(samples: list[Sample], ham_split: str | Path | None = None,
 
 def extend_split(samples: list[Sample], known: dict[str, str], seed: int = 0) -> dict[str, str]:
     """path → part for ``samples`` given a split file's ``known`` image name → part: listed images keep their part,
-    an unlisted image whose group (lesion, patient) is listed joins that group's part, and new groups are split as
+    an unlisted image whose group (lesion, patient; in any domain, so skin cut from a patient's photo goes where the
+    patient goes) is listed joins that group's part, and new groups are split as
     ``split_collection`` splits them, so a held-out patient stays held out when more of their photos arrive."""
     group_part = {}
     for s in samples:
         if s.path.name in known:
-            group_part.setdefault((s.domain, s.group), known[s.path.name])
-    split = {str(s.path): known.get(s.path.name) or group_part.get((s.domain, s.group)) for s in samples}
+            group_part.setdefault(s.group, known[s.path.name])
+    split = {str(s.path): known.get(s.path.name) or group_part.get(s.group) for s in samples}
     fresh = [s for s in samples if split[str(s.path)] is None]
     if fresh:
         split.update(split_collection(fresh, seed=seed))

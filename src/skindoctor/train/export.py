@@ -23,6 +23,7 @@ from .cam import add_cam_output
 from .collection import NONLESION
 from .data import Sample, load_rgb
 from .quantize import INPUT_NAME, quantize_int8
+from .skin import add_skin_output, fit_skin_head
 from .train import load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,11 @@ def export_images(samples: list[Sample], split: dict[str, str], calibration_imag
 
 def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample], check: list[Sample],
            name: str = "skindoctor-mnv2", card_extra: dict | None = None,
-           quant_check: list[Sample] | None = None) -> ModelCard:
-    """Checkpoint → ``{name}.onnx``, ``{name}-int8.onnx`` and ``model_card.json`` in ``out_dir``."""
+           quant_check: list[Sample] | None = None,
+           skin_photos: tuple[list[Sample], list[Sample]] | None = None) -> ModelCard:
+    """Checkpoint → ``{name}.onnx``, ``{name}-int8.onnx`` and ``model_card.json`` in ``out_dir``. With
+    ``skin_photos`` (training and validation photos, everyday ones among them) both files also answer "is this
+    skin?" (``skin.py``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model, meta = load_checkpoint(checkpoint)
@@ -91,13 +95,17 @@ def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample
     quant = quantize_int8(fp32, int8, [load_rgb(s.path) for s in calibration], spec,
                           check=[load_rgb(s.path) for s in quant_check] if quant_check else None)
     log.info("wrote %s", int8)
+    skin = fit_skin_head(model, spec, *skin_photos) if skin_photos else None
     for path in (fp32, int8):  # after quantisation, so the maps do not change what is quantised
         add_cam_output(path)
+        if skin:
+            add_skin_output(path, skin["weights"], skin["bias"])
 
     card = ModelCard(name=name, files={"fp32": fp32.name, "int8": int8.name}, torch_weights=weights.name,
                      classes=card_classes(meta["classes"]),
                      reject_class=NONLESION if NONLESION in meta["classes"] else None,
                      input=spec, temperature=temperature,
+                     not_skin_threshold=skin["threshold"] if skin else None,
                      training={"checkpoint_epoch": meta.get("epoch"), "config": meta.get("config"),
                                "history": meta.get("history")},
                      **(card_extra or {}))
@@ -110,5 +118,7 @@ def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample
                            "bytes": path.stat().st_size, "sha256": sha256(path)}
         log.info("%s vs torch: %s", variant, checks[variant])
     card.metrics = {**card.metrics, "export_check": checks, "quantization": quant}
+    if skin:
+        card.metrics["skin_head"] = {"validation_told_no_skin": skin["validation_told_no_skin"]}
     card.save(out_dir)
     return card

@@ -58,7 +58,8 @@ class TrainConfig:
     label_smoothing: float = 0.1
     # share of each batch per domain (domains not listed share what is left in proportion to their size)
     domain_shares: dict[str, float] = field(default_factory=lambda: {
-        "dermoscopic": 0.4, "dermoscopic-extra": 0.05, "phone": 0.3, "nonlesion": 0.15, "plain_skin": 0.1})
+        "dermoscopic": 0.38, "dermoscopic-extra": 0.05, "phone": 0.3, "nonlesion": 0.14, "plain_skin": 0.07,
+        "phone_skin": 0.06})
 
 
 class LesionDataset(Dataset):
@@ -76,7 +77,7 @@ class LesionDataset(Dataset):
         s = self.samples[i]
         if self.train:
             rng = np.random.default_rng((self.seed, self.epoch, i))
-            x = normalize(augment(self.images[i], self.spec.size, rng, s.box), self.spec)
+            x = normalize(augment(self.images[i], self.spec.size, rng, s.box, s.label == NONLESION), self.spec)
         else:
             x = to_tensor(center_square(self.images[i]), self.spec)
         return torch.from_numpy(x), self.class_index[s.label]

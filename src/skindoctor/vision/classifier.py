@@ -13,20 +13,21 @@ from ..errors import ModelError
 from ..model_card import InputSpec, ModelCard, default_models_dir, load_card
 from .preprocess import MIRRORS, mirror_axes, to_tensor
 
-OUTPUT_NAME, CAM_OUTPUT = "logits", "cam"  # the model's outputs (the second is optional)
+OUTPUT_NAME, CAM_OUTPUT, SKIN_OUTPUT = "logits", "cam", "skin"  # the model's outputs (the last two are optional)
 VIEW_AXES = ((), *(mirror_axes(*m, first=2) for m in MIRRORS))  # a crop's views: as it is, then its mirror images
 
 
 @dataclass(frozen=True)
 class Prediction:
-    """Calibrated probabilities over the model card's lesion classes (summing to 1) and the
+    """Calibrated probabilities over the model card's lesion classes (summing to 1), the
     probability that the crop shows no skin lesion at all (``not_lesion``; 0 for a model without
-    a reject class)."""
+    a reject class) and that it shows no skin at all (``not_skin``; 0 for a model without that output)."""
 
     probs: np.ndarray
     classes: tuple[str, ...]
     not_lesion: float = 0.0
     cam: np.ndarray | None = None  # class activation maps (lesion classes × h × w), when the model has them
+    not_skin: float = 0.0
 
     @property
     def top_index(self) -> int:
@@ -91,7 +92,8 @@ class OnnxClassifier:
             raise ModelError(f"model file {self.path} cannot be loaded: {str(e).splitlines()[0]}") from None
         self.input_name = self.session.get_inputs()[0].name
         self.output_name = self.session.get_outputs()[0].name  # the logits (a converted model names them its own way)
-        self.has_cam = any(o.name == CAM_OUTPUT for o in self.session.get_outputs())
+        outputs = {o.name for o in self.session.get_outputs()}
+        self.has_cam, self.has_skin = CAM_OUTPUT in outputs, SKIN_OUTPUT in outputs
         self.spec = self.card.input
         self.classes = tuple(c.code for c in self.card.lesion_classes())
         codes = self.card.output_codes()
@@ -114,16 +116,22 @@ class OnnxClassifier:
 
     def predict_batch(self, crops: list[np.ndarray], views: int = 1) -> list[Prediction]:
         batch = np.stack([to_tensor(c, self.spec) for c in crops])
-        if not self.has_cam:
-            probs, p_reject = self.probabilities(batch, views)
-            return [Prediction(p, self.classes, float(r)) for p, r in zip(probs, p_reject)]
-        logits, cams = self.session.run([self.output_name, CAM_OUTPUT], {self.input_name: _views(batch, views)})
-        probs, p_reject = split_reject(_mean_of_views(softmax(logits, self.temperature), views), self.reject_index)
-        n = len(crops)  # each view's maps mirrored back onto the crop before averaging
-        cams = np.mean([np.flip(cams[k * n:(k + 1) * n], axes) for k, axes in enumerate(VIEW_AXES[:views])], axis=0)
-        if self.reject_index is not None:
-            cams = np.delete(cams, self.reject_index, axis=1)
-        return [Prediction(p, self.classes, float(r), c) for p, r, c in zip(probs, p_reject, cams)]
+        names = [self.output_name] + [CAM_OUTPUT] * self.has_cam + [SKIN_OUTPUT] * self.has_skin
+        out = dict(zip(names, self.session.run(names, {self.input_name: _views(batch, views)})))
+        probs, p_reject = split_reject(_mean_of_views(softmax(out[self.output_name], self.temperature), views),
+                                       self.reject_index)
+        n = len(crops)
+        cams = [None] * n
+        if self.has_cam:  # each view's maps mirrored back onto the crop before averaging
+            maps = out[CAM_OUTPUT]
+            cams = np.mean([np.flip(maps[k * n:(k + 1) * n], axes) for k, axes in enumerate(VIEW_AXES[:views])], axis=0)
+            if self.reject_index is not None:
+                cams = np.delete(cams, self.reject_index, axis=1)
+        not_skin = np.zeros(n)
+        if self.has_skin:
+            not_skin = _mean_of_views(1 / (1 + np.exp(out[SKIN_OUTPUT].astype(np.float64))), views)[:, 0]
+        return [Prediction(p, self.classes, float(r), c, float(q))
+                for p, r, c, q in zip(probs, p_reject, cams, not_skin)]
 
 
 def _views(batch: np.ndarray, views: int) -> np.ndarray:

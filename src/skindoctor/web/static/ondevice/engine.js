@@ -49,6 +49,7 @@ export class Engine {
     if (live.decide_within) this.holdSettings.decide_within = live.decide_within;
     this.codes = bundle.classes.map((c) => c.code);
     this.hasCam = classifier.outputNames.includes("cam");
+    this.hasSkin = classifier.outputNames.includes("skin");
     this.stats = { frames: 0, ms: 0, modelMs: 0 };
     this.hold = null;
     this.steady = null;
@@ -87,7 +88,19 @@ export class Engine {
       }
       cam = { maps, h, w };
     }
-    return { probs: lesion.map((p) => p / total), notLesion, cam };
+    let notSkin = 0;
+    if (this.hasSkin) for (let v = 0; v < views; v++) notSkin += 1 / (1 + Math.exp(out.skin.data[v])) / views;
+    return { probs: lesion.map((p) => p / total), notLesion, cam, notSkin };
+  }
+
+  /** analysis._skin_or_not: a picture turned away for holding no lesion, whose centre square the network finds no
+   * skin in, is told "no skin". */
+  async skinOrNot(quality, frame) {
+    const threshold = this.spec.classifier.not_skin_threshold;
+    if (threshold == null || !["no_lesion", "not_lesion"].includes(quality.reason)) return quality;
+    const { crop } = squareCrop(frame, [0, 0, frame.width, frame.height], { margin: 0, min_side: 1 });
+    const { notSkin } = await this.classify(resizeSquare(crop, this.spec.classifier.size));
+    return notSkin < threshold ? quality : { ok: false, reason: "no_skin", metrics: quality.metrics };
   }
 
   async runLocalizer(tensor, w, h) {
@@ -127,10 +140,11 @@ export class Engine {
       view = Math.min(crop.width, crop.height) >= size ? square : crop;  // never judged enlarged
     }
     quality = checkLesion({ ok: true, reason: "ok", metrics: quality.metrics }, loc, view, gate);
-    if (!quality.ok) return { quality: refused || quality, box: loc.box, cropBox };
+    if (!quality.ok) return { quality: refused || await this.skinOrNot(quality, frame), box: loc.box, cropBox };
     const prediction = await this.classify(square, views);
     if (prediction.notLesion >= spec.classifier.reject_threshold) {
-      return { quality: refused || { ok: false, reason: "not_lesion", metrics: quality.metrics }, box: loc.box, cropBox };
+      const notLesion = { ok: false, reason: "not_lesion", metrics: quality.metrics };
+      return { quality: refused || await this.skinOrNot(notLesion, frame), box: loc.box, cropBox };
     }
     return { quality, box: loc.box, cropBox, prediction };
   }
