@@ -264,7 +264,7 @@ def cmd_export(args) -> int:
     parts = [[s for s in samples if split[str(s.path)] == part] for part in ("train", "val")]
     everyday = any(s.domain == EVERYDAY for s in samples)  # without everyday photos there is nothing to tell skin from
     card = export(args.checkpoint, args.model_dir, calibration, val, card_extra=extra,
-                  quant_check=quant_check, skin_photos=tuple(parts) if everyday else None)
+                  quant_check=quant_check, photos=tuple(parts) if everyday else None)
     print(f"wrote {', '.join(card.files.values())} and model_card.json to {args.model_dir}")
     return 0
 

@@ -73,6 +73,9 @@ class ModelCard(BaseModel):
     classes: list[str | dict]
     input: InputSpec
     temperature: float = 1.0
+    temperatures: dict[str, float] | None = Field(
+        None, description="calibration per kind of picture ('dermoscopic', 'camera'), mixed for each crop by the "
+                          "network's 'dermoscopic' output; None: 'temperature' for every picture")
     malignant_threshold: float | None = Field(
         None, description="summed probability of can-be-malignant classes above which a doctor is advised")
     reject_class: str | None = Field(

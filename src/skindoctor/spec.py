@@ -35,6 +35,7 @@ class ClassifierSettings:
     reject_threshold: float  # P(not a lesion) from which a crop gets no diagnosis
     photo_views: int  # a still photo's crop is judged as this many of its views (a camera frame as one)
     not_skin_threshold: float | None = None  # P(no skin) of the whole picture from which "no lesion" is "no skin"
+    temperatures: dict[str, float] | None = None  # dermoscopic and camera calibration, mixed by P(dermoscopic)
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def build_spec(classifier: Classifier, localizer: Localizer, advisor=None, hold_
         classifier=ClassifierSettings(clf_spec.size, tuple(clf_spec.mean), tuple(clf_spec.std),
                                       getattr(classifier, "temperature", None), classifier.reject_index,
                                       card.reject_threshold, card.photo_views,
-                                      card.not_skin_threshold if getattr(classifier, "has_skin", False) else None),
+                                      card.not_skin_threshold if getattr(classifier, "has_skin", False) else None,
+                                      getattr(classifier, "temperatures", None)),
         steady=SteadySettings(), hold=hold, triage=advisor.rules if advisor is not None else TriageRules(),
     ).with_hold(hold_seconds, decide_within)

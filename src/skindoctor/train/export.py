@@ -17,13 +17,13 @@ import torch
 from ..i18n import LANGUAGES
 from ..labels import CATALOGUE
 from ..model_card import InputSpec, ModelCard
-from ..vision.classifier import OUTPUT_NAME, OnnxClassifier, softmax
+from ..vision.classifier import DOMAIN_OUTPUT, OUTPUT_NAME, SKIN_OUTPUT, OnnxClassifier, softmax
 from ..vision.preprocess import center_batch
 from .cam import add_cam_output
 from .collection import NONLESION
 from .data import Sample, load_rgb
+from .heads import Photos, add_linear_output, fit_domain_calibration, fit_skin_head
 from .quantize import INPUT_NAME, quantize_int8
-from .skin import add_skin_output, fit_skin_head
 from .train import load_checkpoint
 
 log = logging.getLogger(__name__)
@@ -77,10 +77,10 @@ def export_images(samples: list[Sample], split: dict[str, str], calibration_imag
 def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample], check: list[Sample],
            name: str = "skindoctor-mnv2", card_extra: dict | None = None,
            quant_check: list[Sample] | None = None,
-           skin_photos: tuple[list[Sample], list[Sample]] | None = None) -> ModelCard:
+           photos: tuple[list[Sample], list[Sample]] | None = None) -> ModelCard:
     """Checkpoint → ``{name}.onnx``, ``{name}-int8.onnx`` and ``model_card.json`` in ``out_dir``. With
-    ``skin_photos`` (training and validation photos, everyday ones among them) both files also answer "is this
-    skin?" (``skin.py``)."""
+    ``photos`` (training and validation photos of several domains, everyday ones among them) both files also answer
+    "is this skin?" and "is this a dermatoscope's picture?", the latter choosing the calibration (``heads.py``)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model, meta = load_checkpoint(checkpoint)
@@ -95,17 +95,22 @@ def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample
     quant = quantize_int8(fp32, int8, [load_rgb(s.path) for s in calibration], spec,
                           check=[load_rgb(s.path) for s in quant_check] if quant_check else None)
     log.info("wrote %s", int8)
-    skin = fit_skin_head(model, spec, *skin_photos) if skin_photos else None
+    heads = {}
+    if photos:
+        train, val = (Photos(model, spec, part) for part in photos)
+        heads = {SKIN_OUTPUT: fit_skin_head(train, val),
+                 DOMAIN_OUTPUT: fit_domain_calibration(train, val, meta["classes"])}
     for path in (fp32, int8):  # after quantisation, so the maps do not change what is quantised
         add_cam_output(path)
-        if skin:
-            add_skin_output(path, skin["weights"], skin["bias"])
+        for output, head in heads.items():
+            add_linear_output(path, output, head["weights"], head["bias"])
 
     card = ModelCard(name=name, files={"fp32": fp32.name, "int8": int8.name}, torch_weights=weights.name,
                      classes=card_classes(meta["classes"]),
                      reject_class=NONLESION if NONLESION in meta["classes"] else None,
                      input=spec, temperature=temperature,
-                     not_skin_threshold=skin["threshold"] if skin else None,
+                     temperatures=heads[DOMAIN_OUTPUT]["temperatures"] if heads else None,
+                     not_skin_threshold=heads[SKIN_OUTPUT]["threshold"] if heads else None,
                      training={"checkpoint_epoch": meta.get("epoch"), "config": meta.get("config"),
                                "history": meta.get("history")},
                      **(card_extra or {}))
@@ -118,7 +123,8 @@ def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample
                            "bytes": path.stat().st_size, "sha256": sha256(path)}
         log.info("%s vs torch: %s", variant, checks[variant])
     card.metrics = {**card.metrics, "export_check": checks, "quantization": quant}
-    if skin:
-        card.metrics["skin_head"] = {"validation_told_no_skin": skin["validation_told_no_skin"]}
+    if heads:
+        card.metrics["heads"] = {"validation_told_no_skin": heads[SKIN_OUTPUT]["validation_told_no_skin"],
+                                 "validation_told_dermoscopic": heads[DOMAIN_OUTPUT]["validation_told_dermoscopic"]}
     card.save(out_dir)
     return card

@@ -14,6 +14,7 @@ SET_NAMES = {
     "nonlesion_test": "Everyday photos (held out)",
     "isic2018_test": "ISIC 2018 Task 3 official test (external, dermoscopic, 4:3 restored)",
     "plain_skin_test": "Skin without a lesion (cut beside the lesion in HAM10000 test photos)",
+    "phone_skin_test": "Phone skin without a lesion (cut beside every annotated lesion in PAD-UFES-20 test photos)",
     "phone_bare_skin_test": "Phone skin without a lesion (PAD-UFES-20 test photos, every annotated lesion painted out)",
     "widefield_test": "Wide-field phone framing (PAD-UFES-20 test lesions pasted small into other patients' photos)",
 }

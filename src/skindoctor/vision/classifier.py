@@ -13,7 +13,8 @@ from ..errors import ModelError
 from ..model_card import InputSpec, ModelCard, default_models_dir, load_card
 from .preprocess import MIRRORS, mirror_axes, to_tensor
 
-OUTPUT_NAME, CAM_OUTPUT, SKIN_OUTPUT = "logits", "cam", "skin"  # the model's outputs (the last two are optional)
+OUTPUT_NAME, CAM_OUTPUT = "logits", "cam"  # the model's outputs (the second and those below are optional)
+SKIN_OUTPUT, DOMAIN_OUTPUT = "skin", "dermoscopic"  # logits: skin in view; a dermatoscope's picture (train/heads.py)
 VIEW_AXES = ((), *(mirror_axes(*m, first=2) for m in MIRRORS))  # a crop's views: as it is, then its mirror images
 
 
@@ -94,6 +95,7 @@ class OnnxClassifier:
         self.output_name = self.session.get_outputs()[0].name  # the logits (a converted model names them its own way)
         outputs = {o.name for o in self.session.get_outputs()}
         self.has_cam, self.has_skin = CAM_OUTPUT in outputs, SKIN_OUTPUT in outputs
+        self.temperatures = self.card.temperatures if DOMAIN_OUTPUT in outputs else None
         self.spec = self.card.input
         self.classes = tuple(c.code for c in self.card.lesion_classes())
         codes = self.card.output_codes()
@@ -111,15 +113,12 @@ class OnnxClassifier:
     def probabilities(self, batch: np.ndarray, views: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Preprocessed batch → (calibrated lesion-class probabilities, P(not a lesion)) per image, each the mean
         over its first ``views`` mirror images (``VIEW_AXES``), run as one batch."""
-        logits = self.logits(_views(batch, views))
-        return split_reject(_mean_of_views(softmax(logits, self.temperature), views), self.reject_index)
+        return self._calibrated(self._run(batch, views, [self.output_name]), views)
 
     def predict_batch(self, crops: list[np.ndarray], views: int = 1) -> list[Prediction]:
         batch = np.stack([to_tensor(c, self.spec) for c in crops])
-        names = [self.output_name] + [CAM_OUTPUT] * self.has_cam + [SKIN_OUTPUT] * self.has_skin
-        out = dict(zip(names, self.session.run(names, {self.input_name: _views(batch, views)})))
-        probs, p_reject = split_reject(_mean_of_views(softmax(out[self.output_name], self.temperature), views),
-                                       self.reject_index)
+        out = self._run(batch, views, [self.output_name] + [CAM_OUTPUT] * self.has_cam + [SKIN_OUTPUT] * self.has_skin)
+        probs, p_reject = self._calibrated(out, views)
         n = len(crops)
         cams = [None] * n
         if self.has_cam:  # each view's maps mirrored back onto the crop before averaging
@@ -129,9 +128,27 @@ class OnnxClassifier:
                 cams = np.delete(cams, self.reject_index, axis=1)
         not_skin = np.zeros(n)
         if self.has_skin:
-            not_skin = _mean_of_views(1 / (1 + np.exp(out[SKIN_OUTPUT].astype(np.float64))), views)[:, 0]
+            not_skin = _mean_of_views(_sigmoid(-out[SKIN_OUTPUT]), views)[:, 0]
         return [Prediction(p, self.classes, float(r), c, float(q))
                 for p, r, c, q in zip(probs, p_reject, cams, not_skin)]
+
+    def _run(self, batch: np.ndarray, views: int, names: list[str]) -> dict[str, np.ndarray]:
+        """The named outputs (and the dermoscopic one, when the card calibrates by it) for the batch's views."""
+        names = names + [DOMAIN_OUTPUT] * (self.temperatures is not None)
+        return dict(zip(names, self.session.run(names, {self.input_name: _views(batch, views)})))
+
+    def _calibrated(self, out: dict[str, np.ndarray], views: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each view's softmax at its temperature (the card's, or the dermoscopic and camera ones mixed by
+        P(dermoscopic)), averaged over views → (lesion-class probabilities, P(not a lesion))."""
+        temperature = self.temperature
+        if self.temperatures is not None:
+            p = _sigmoid(out[DOMAIN_OUTPUT])
+            temperature = p * self.temperatures["dermoscopic"] + (1 - p) * self.temperatures["camera"]
+        return split_reject(_mean_of_views(softmax(out[self.output_name], temperature), views), self.reject_index)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x.astype(np.float64)))
 
 
 def _views(batch: np.ndarray, views: int) -> np.ndarray:

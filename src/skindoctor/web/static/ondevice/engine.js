@@ -68,7 +68,12 @@ export class Engine {
     const out = await this.classifier.run({ [this.classifier.inputNames[0]]: input });
     this.stats.modelMs += performance.now() - started;
     const logits = out[this.classifier.outputNames[0]].data, k = logits.length / views, all = new Array(k).fill(0);
-    for (let v = 0; v < views; v++) softmax(logits.slice(v * k, (v + 1) * k), m.temperature).forEach((p, i) => { all[i] += p / views; });
+    const temps = m.temperatures;  // per kind of picture, mixed by P(dermoscopic) (OnnxClassifier._calibrated)
+    for (let v = 0; v < views; v++) {
+      const p = temps ? 1 / (1 + Math.exp(-out.dermoscopic.data[v])) : 0;
+      const temperature = temps ? p * temps.dermoscopic + (1 - p) * temps.camera : m.temperature;
+      softmax(logits.slice(v * k, (v + 1) * k), temperature).forEach((q, i) => { all[i] += q / views; });
+    }
     const r = m.reject_index;
     const notLesion = r == null ? 0 : all[r];
     const lesion = r == null ? all : all.filter((_, i) => i !== r);
