@@ -67,6 +67,15 @@ def test_more_photos_join_their_patients_part_and_new_patients_get_their_own(tmp
             assert owner.setdefault(s.group, split[str(s.path)]) == split[str(s.path)]
 
 
+def test_skin_cut_from_a_patients_photo_goes_where_the_patient_goes(tmp_path):
+    rows = [(f"PAT_{p}_{p * 10}_0.jpg", "bcc", f"lesion_{p * 10}") for p in range(30)]
+    pad = read_pad_ufes(_labelled_set(tmp_path / "pad", rows))
+    known = {s.path.name: part for s, part in zip(pad, ["train", "val", "test"] * 10)}
+    skin = [Sample(tmp_path / f"{s.path.stem}_skin.jpg", NONLESION, s.group, domain="phone_skin") for s in pad]
+    split = extend_split(pad + skin, known)
+    assert all(split[str(k.path)] == known[s.path.name] for s, k in zip(pad, skin))
+
+
 def test_pad_masks_list_the_primary_annotation_first(tmp_path):
     (tmp_path / "masks").mkdir()
     with (tmp_path / "labels.csv").open("w", newline="") as f:
@@ -111,6 +120,9 @@ def test_shared_collection_split():
     domains = Counter(s.domain for s in samples)
     assert domains["dermoscopic"] == 10015 and domains["phone"] == 805 + 513 and domains["nonlesion"] == 1000
     assert not any("isic2018" in str(s.path) for s in samples), "the external test set must never be read"
+    phone = [s for s in samples if s.domain == "phone"]
+    assert sum(s.box is not None for s in phone) >= 1290  # the hand-drawn masks' boxes (1 302 photos have one)
+    assert all(0 <= s.box[0] < s.box[2] <= 1 and 0 <= s.box[1] < s.box[3] <= 1 for s in phone if s.box)
     split = read_split(samples, SPLIT)  # the shipped split covers every training image
     assert all(split[str(s.path)] == "train" for s in samples if s.domain == "dermoscopic-extra")
     patients = {}

@@ -51,6 +51,12 @@ def read_isic_extra(root: str | Path) -> list[Sample]:
     return [replace(s, domain="dermoscopic-extra") for s in samples if s.path.name in verified]
 
 
+def read_isic2019(root: str | Path) -> list[Sample]:
+    """ISIC 2019/2020 dermoscopic images outside HAM10000, isic9_180 and the ISIC 2018 test set (``isic2019_extra/``,
+    official labels, grouped by lesion or patient; most are 84-px thumbnails): training only, as extra dermoscopy."""
+    return read_labelled_set(root, "dermoscopic-extra")
+
+
 def read_pad_masks(root: str | Path) -> dict[str, list[Path]]:
     """PAD-UFES-20 photo id → its hand-drawn masks (``pad_ufes_20_masks/``), the primary annotation first."""
     import csv
@@ -87,6 +93,7 @@ READERS = {
     "pad_ufes_20_more": read_pad_ufes,
     "nonlesion": read_nonlesion,
     "isic9_180": read_isic_extra,
+    "isic2019_extra": read_isic2019,
 }
 
 

@@ -23,15 +23,23 @@ HAM10000_LICENSE = {
 
 COLLECTION = {
     **HAM10000,
-    "phone_photos": "PAD-UFES-20 (partial copy: 805 smartphone clinical photos, 625 patients): "
+    "phone_photos": "PAD-UFES-20 (1 318 smartphone clinical photos: the partial copy and its 'more' folder): "
                     "Pacheco A. G. C. et al., "
                     "'PAD-UFES-20: a skin lesion dataset composed of patient data and clinical images collected "
                     "from smartphones', Data in Brief 32 (2020) 106221, doi:10.17632/zr7vgbcyr2.1; CC BY 4.0; split "
-                    "by patient (train/val/test 60/20/20).",
+                    "by patient (train/val/test 60/20/20; a patient of an earlier split keeps its part).",
+    "phone_masks": "3 018 hand-drawn lesion masks for 1 302 of the phone photos, by students of the IT University "
+                   "of Copenhagen's First Year Project / Projects in Data Science courses (2023–2026), from their "
+                   "public repositories (mainly SamuelJ-hub/2025-FYP-Final, sanderengel/fyp2023, "
+                   "BenjaminSLS/Medical-Imaging, Kristoffer0202/projects_in_datascience, Katyatkachuk, "
+                   "poopiboi/Iguana_PIDS; no licence stated, used as research annotations): the lesion's box for "
+                   "training crops, skin cut beside the lesion, and the localiser.",
     "nonlesion_photos": "1 000 everyday photos, one per ImageNet-1k class (ILSVRC-2012; research/non-commercial "
                         "terms), the 'not a lesion' class; split 60/20/20.",
-    "extra_dermoscopic": "324 ISIC archive dermoscopic images with ISIC 2019 ground-truth labels (mel, nv, bkl; "
-                         "CC BY-NC), training only.",
+    "extra_dermoscopic": "Training only: 324 ISIC archive dermoscopic images with ISIC 2019 ground-truth labels "
+                         "(isic9_180; CC BY-NC) and 14 619 ISIC 2019/2020 images outside HAM10000 and the ISIC 2018 "
+                         "test set (isic2019_extra, official labels, SCC counted as akiec, mostly 84-px thumbnails; "
+                         "CC BY-NC 4.0: BCN_20000 © Hospital Clínic de Barcelona, MSK, ISIC 2020).",
     "external_test": "ISIC 2018 Task 3 official test set (1 512 images, CC BY-NC 4.0): evaluation only — never used to "
                      "train, select a checkpoint or choose a threshold.",
 }

@@ -58,8 +58,8 @@ class TrainConfig:
     label_smoothing: float = 0.1
     # share of each batch per domain (domains not listed share what is left in proportion to their size)
     domain_shares: dict[str, float] = field(default_factory=lambda: {
-        "dermoscopic": 0.38, "dermoscopic-extra": 0.05, "phone": 0.3, "nonlesion": 0.14, "plain_skin": 0.07,
-        "phone_skin": 0.06})
+        "dermoscopic": 0.28, "dermoscopic-extra": 0.15, "phone": 0.3, "nonlesion": 0.12, "plain_skin": 0.07,
+        "phone_skin": 0.08})
 
 
 class LesionDataset(Dataset):
