@@ -54,7 +54,9 @@ def read_isic_extra(root: str | Path) -> list[Sample]:
 def read_isic2019(root: str | Path) -> list[Sample]:
     """ISIC 2019/2020 dermoscopic images outside HAM10000, isic9_180 and the ISIC 2018 test set (``isic2019_extra/``,
     official labels, grouped by lesion or patient; most are 84-px thumbnails): training only, as extra dermoscopy."""
-    return read_labelled_set(root, "dermoscopic-extra")
+    root = Path(root)
+    samples = read_csv(root / "labels.csv", root / "images", image_col="filename", label_col="label", group_col="group")
+    return [replace(s, domain="dermoscopic-extra") for s in samples]
 
 
 def read_pad_masks(root: str | Path) -> dict[str, list[Path]]:

@@ -22,7 +22,7 @@ from ..vision.preprocess import center_batch
 from .cam import add_cam_output
 from .collection import NONLESION
 from .data import Sample, load_rgb
-from .heads import Photos, add_linear_output, fit_domain_calibration, fit_skin_head
+from .heads import MISSED_SKIN, Photos, add_linear_output, fit_domain_calibration, fit_skin_head
 from .quantize import INPUT_NAME, quantize_int8
 from .train import load_checkpoint
 
@@ -124,7 +124,8 @@ def export(checkpoint: str | Path, out_dir: str | Path, calibration: list[Sample
         log.info("%s vs torch: %s", variant, checks[variant])
     card.metrics = {**card.metrics, "export_check": checks, "quantization": quant}
     if heads:
-        card.metrics["heads"] = {"validation_told_no_skin": heads[SKIN_OUTPUT]["validation_told_no_skin"],
+        card.metrics["heads"] = {"max_skin_told_no_skin": MISSED_SKIN,
+                                 "validation_told_no_skin": heads[SKIN_OUTPUT]["validation_told_no_skin"],
                                  "validation_told_dermoscopic": heads[DOMAIN_OUTPUT]["validation_told_dermoscopic"]}
     card.save(out_dir)
     return card

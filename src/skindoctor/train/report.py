@@ -120,7 +120,15 @@ def render(card: ModelCard) -> str:
         f"- Architecture: {card.architecture}, input {card.input.size}×{card.input.size} RGB, "
         f"normalised with mean {list(card.input.mean)} and std {list(card.input.std)}",
         "- Files: " + ", ".join(f"`{v}` ({k})" for k, v in card.files.items()) + f"; default `{card.default_variant}`",
-        f"- Calibration temperature (fitted on the validation split): {card.temperature:.3f}",
+        f"- Calibration temperature (fitted on the validation split): {card.temperature:.3f}" if not card.temperatures
+        else "- Calibration: a temperature per kind of picture, fitted on its validation lesion photos — dermoscopic "
+             f"{card.temperatures['dermoscopic']:.3f}, camera {card.temperatures['camera']:.3f} — mixed for each "
+             "crop by the network's own P(dermoscopic) (the `dermoscopic` output)",
+        *([f"- \"Doesn't look like skin\": a picture turned away for holding no lesion whose centre square has "
+           f"P(no skin) ≥ {card.not_skin_threshold:.3f} (the `skin` output; threshold chosen on the validation split "
+           f"to tell at most {card.metrics.get('heads', {}).get('max_skin_told_no_skin', 0):.0%} of any skin "
+           "domain's photos so) is told it does not look like skin"]
+          if card.not_skin_threshold is not None else []),
         f"- A photo's crop is classified as {card.photo_views} of its mirror images (as it is, left-right, "
         "upside-down, both) and the probabilities averaged; a live frame as one, the 3-second hold averaging over "
         "frames" if card.photo_views > 1 else "- A photo's crop is classified as it is",
