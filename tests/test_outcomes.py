@@ -56,3 +56,15 @@ def test_the_reject_threshold_budget_counts_photos_already_turned_away():
     assert reject_threshold(Scored(labels, s.probs, not_lesion, s.probs_centre, outcomes), 0.02) == 1.0
     outcomes[4] = "rejected:not_lesion"  # its own earlier answers do not count against it
     assert reject_threshold(Scored(labels, s.probs, not_lesion, s.probs_centre, outcomes), 0.02) == 1.0
+
+
+def test_risk_coverage_reads_the_accuracy_of_the_surest_answers():
+    # ten lesion photos: the five surest are right, the next three wrong, two turned away
+    sure = [0.99, 0.98, 0.97, 0.96, 0.95, 0.9, 0.85, 0.8, 0.75, 0.7]
+    labels = [0] * 5 + [1] * 5
+    probs = [[p, 1 - p] for p in sure]  # every photo called class 0
+    outcomes = ["doctor"] * 8 + ["rejected:blurry", "rejected:no_lesion"]
+    m = metrics(_scored(labels, outcomes, probs), ["mel", "nv"], MALIGNANT, threshold=0.5)
+    assert m["risk_coverage"]["50%"] == 1.0
+    assert m["risk_coverage"]["70%"] == pytest.approx(5 / 7)
+    assert m["risk_coverage"]["90%"] is None  # it would take a photo the product turned away

@@ -199,13 +199,26 @@ def _rates(s: Scored, malignant: list[int]) -> dict:
     return r
 
 
+COVERAGES = (0.5, 0.7, 0.9)  # shares of the lesion photos at which the risk–coverage curve is read
+
+
 def _risk_coverage(s: Scored, lesion: np.ndarray, pred: np.ndarray) -> dict:
     """Of the lesion photos, the share answered confidently (a class, neither turned away nor "uncertain") and how
-    many of those answers are right."""
-    confident = np.isin(np.array(s.outcomes)[lesion], ["doctor", "routine"])
+    many of those answers are right; and the risk–coverage curve: the accuracy of the surest answers (by top
+    probability) when only that share of the lesion photos is answered (None where it would take photos the
+    product turned away)."""
+    outcomes = np.array(s.outcomes)[lesion]
+    confident = np.isin(outcomes, ["doctor", "routine"])
+    answered = ~np.char.startswith(outcomes.astype(str), "rejected")
     right = pred == s.labels[lesion]
+    order = np.argsort(-np.where(answered, s.probs[lesion].max(1), -1.0), kind="stable")
+    curve = {}
+    for c in COVERAGES:
+        top = order[:max(1, round(c * len(order)))]
+        curve[f"{c:.0%}"] = float(right[top].mean()) if answered[top].all() else None
     return {"confident_share": float(confident.mean()),
-            "confident_accuracy": float(right[confident].mean()) if confident.any() else None}
+            "confident_accuracy": float(right[confident].mean()) if confident.any() else None,
+            "risk_coverage": curve}
 
 
 def _bootstrap(s: Scored, malignant: list[int], rounds: int = BOOTSTRAP_ROUNDS, seed: int = 0) -> dict:

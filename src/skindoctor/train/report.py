@@ -7,6 +7,7 @@ from pathlib import Path
 from ..advice.knowledge import class_names
 from ..i18n import LANGUAGES, table
 from ..model_card import ModelCard
+from .evaluate import COVERAGES
 
 SET_NAMES = {
     "dermoscopic_test": "HAM10000 test split (dermoscopic, lesion-held-out)",
@@ -35,6 +36,8 @@ ROWS = [
     ("lesion photos wrongly rejected", "wrongly_rejected", "<=", 0.03, "{:.3f}"),
     ("answered confidently (a class, not turned away or uncertain)", "confident_share", ">=", 0.70, "{:.3f}"),
     ("confident answers right", "confident_accuracy", ">=", 0.85, "{:.3f}"),
+    *[(f"accuracy of the surest {c:.0%} of lesion photos (risk–coverage)", ("risk_coverage", f"{c:.0%}"),
+       ">=" if c == 0.7 else None, 0.85 if c == 0.7 else None, "{:.3f}") for c in COVERAGES],
     ("non-lesion photos rejected", "nonlesion_rejected", ">=", 0.95, "{:.3f}"),
 ]
 CI_KEYS = {"balanced_accuracy": "balanced_accuracy", "false_reassurance": "false_reassurance",
