@@ -50,6 +50,7 @@ export class Engine {
     this.codes = bundle.classes.map((c) => c.code);
     this.hasCam = classifier.outputNames.includes("cam");
     this.hasSkin = classifier.outputNames.includes("skin");
+    this.hasDomain = classifier.outputNames.includes("dermoscopic");  // OnnxClassifier.temperatures: only with it
     this.stats = { frames: 0, ms: 0, modelMs: 0 };
     this.hold = null;
     this.steady = null;
@@ -68,7 +69,7 @@ export class Engine {
     const out = await this.classifier.run({ [this.classifier.inputNames[0]]: input });
     this.stats.modelMs += performance.now() - started;
     const logits = out[this.classifier.outputNames[0]].data, k = logits.length / views, all = new Array(k).fill(0);
-    const temps = m.temperatures;  // per kind of picture, mixed by P(dermoscopic) (OnnxClassifier._calibrated)
+    const temps = this.hasDomain ? m.temperatures : null;  // per kind of picture, mixed by P(dermoscopic) (OnnxClassifier._calibrated)
     for (let v = 0; v < views; v++) {
       const p = temps ? 1 / (1 + Math.exp(-out.dermoscopic.data[v])) : 0;
       const temperature = temps ? p * temps.dermoscopic + (1 - p) * temps.camera : m.temperature;
