@@ -36,9 +36,9 @@ from skindoctor.model_card import load_card
 from skindoctor.train.collection import read_nonlesion, read_pad_ufes
 from skindoctor.train.composite import bare_skin, feather
 from skindoctor.train.data import load_rgb, read_ham10000, read_split
-from skindoctor.train.localizer import load_photos, mask_box
+from skindoctor.train.localizer import load_photos
 from skindoctor.vision.classifier import OnnxClassifier
-from skindoctor.vision.localize import WORK_SIDE, Box, LesionLocalizer, square_crop, working_copy
+from skindoctor.vision.localize import WORK_SIDE, Box, LesionLocalizer, mask_box, square_crop, working_copy
 from skindoctor.vision.preprocess import center_square
 from skindoctor.vision.segment import SegmentLocalizer
 

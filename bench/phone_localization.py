@@ -25,8 +25,8 @@ from skindoctor.dev.widefield import FRAME_SIZE, phone_set, wide_frames
 from skindoctor.model_card import load_card
 from skindoctor.train.collection import read_nonlesion, read_pad_masks, read_pad_ufes
 from skindoctor.train.data import load_rgb, read_split
-from skindoctor.train.localizer import mask_box, read_mask
-from skindoctor.vision.localize import working_copy
+from skindoctor.train.localizer import read_mask
+from skindoctor.vision.localize import mask_box, working_copy
 from skindoctor.vision.quality import QualityGate
 from skindoctor.vision.segment import SegmentLocalizer, lesion_region
 

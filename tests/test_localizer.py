@@ -136,7 +136,8 @@ def test_any_frame_shape_gives_a_box_inside_the_frame_or_none(learned, shape):
 def test_learned_localiser_frames_held_out_lesions_better_than_colour(learned, test_split_samples):
     """Held-out test photos on skin in 640×480 camera-like frames: box IoU, and no box on bare skin."""
     from skindoctor.train.composite import bare_skin, scene
-    from skindoctor.train.localizer import load_photos, mask_box
+    from skindoctor.train.localizer import load_photos
+    from skindoctor.vision.localize import mask_box
 
     photos = load_photos(test_split_samples[:60])
     rng = np.random.default_rng(0)
@@ -277,7 +278,8 @@ def test_the_closer_look_tiles_cover_the_frame_and_overlap(width, height):
 def test_a_spot_small_in_a_wide_picture_is_found_closer_up(test_split_samples):
     """A held-out lesion shrunk into a large frame of skin: the closer look boxes it where the frame search may not
     (when the card turns the closer look on)."""
-    from skindoctor.train.localizer import load_photos, mask_box
+    from skindoctor.train.localizer import load_photos
+    from skindoctor.vision.localize import mask_box
 
     spec = load_card(MODELS).localizer
     off = SegmentLocalizer(MODELS, spec.model_copy(update={"look_closer": False}))

@@ -13,8 +13,8 @@ import numpy as np
 
 from .spec import PipelineSpec
 from .vision.classifier import Classifier, Prediction
-from .vision.localize import Box, CropSettings, Localizer, look_wider, square_crop, working_copy
-from .vision.preprocess import resize_square
+from .vision.localize import Box, Localizer, look_wider, square_crop, working_copy
+from .vision.preprocess import center_square, resize_square
 from .vision.quality import Quality
 
 
@@ -65,8 +65,6 @@ def _skin_or_not(quality: Quality, frame: np.ndarray, classifier: Classifier, sp
     threshold = spec.classifier.not_skin_threshold
     if threshold is None or quality.reason not in ("no_lesion", "not_lesion"):
         return quality
-    h, w = frame.shape[:2]
-    square, _ = square_crop(frame, Box(0, 0, w, h), CropSettings(margin=0.0, min_side=1))
-    if classifier.predict(resize_square(square, spec.classifier.size)).not_skin < threshold:
+    if classifier.predict(resize_square(center_square(frame), spec.classifier.size)).not_skin < threshold:
         return quality
     return Quality(False, "no_skin", quality.metrics)

@@ -38,7 +38,7 @@ def phone_set(data: Path, split_csv: Path, part: str = "test"):
 def wide_frames(phones, n: int = 300, seed: int = 0, size: tuple[int, int] = FRAME_SIZE) -> list[WideFrame]:
     """``n`` frames from a ``phone_set``, each lesion on a painted-out photo of another patient."""
     from ..train.composite import scene
-    from ..train.localizer import mask_box
+    from ..vision.localize import mask_box
 
     rng = np.random.default_rng(seed)
     frames = []

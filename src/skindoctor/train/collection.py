@@ -75,16 +75,17 @@ def with_mask_boxes(samples: list[Sample], masks: dict[str, list[Path]]) -> list
     """Each photo with its primary mask's bounding box (fractions of the photo), so training can cut around the
     lesion at many scales as for a dermoscopic photo; photos without a readable mask keep no box."""
     import cv2
-    import numpy as np
+
+    from ..vision.localize import mask_box
 
     def box(s: Sample) -> tuple[float, float, float, float] | None:
         paths = masks.get(s.path.stem)
         mask = cv2.imread(str(paths[0]), cv2.IMREAD_GRAYSCALE) if paths else None
-        ys, xs = np.nonzero(mask > 127) if mask is not None else ((), ())
-        if not len(xs):
+        b = mask_box(mask) if mask is not None else None
+        if b is None:
             return None
         h, w = mask.shape
-        return xs.min() / w, ys.min() / h, (xs.max() + 1) / w, (ys.max() + 1) / h
+        return b.x0 / w, b.y0 / h, b.x1 / w, b.y1 / h
 
     return [replace(s, box=box(s)) for s in samples]
 

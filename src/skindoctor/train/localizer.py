@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from ..model_card import LocalizerSpec, load_card
-from ..vision.localize import Box
+from ..vision.localize import mask_box
 from ..vision.segment import MIRROR_AXES, SegmentLocalizer, best_region, input_shape, lesion_region, to_input
 from .composite import LesionPhoto, bare_skin, scene
 from .data import Sample, load_rgb, read_ham10000, read_split
@@ -60,12 +60,6 @@ def load_photos(samples: list[Sample]) -> list[LesionPhoto]:
             image = load_rgb(s.path)
             photos.append(LesionPhoto(image, cv2.resize(mask, image.shape[1::-1], interpolation=cv2.INTER_NEAREST)))
     return photos
-
-
-def mask_box(mask: np.ndarray) -> Box | None:
-    """The bounding box of a mask's lesion pixels (>127), or None when it has none."""
-    ys, xs = np.nonzero(mask > 127)
-    return Box(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(xs) else None
 
 
 @dataclass

@@ -83,6 +83,12 @@ class Box:
         return [self.x0, self.y0, self.x1, self.y1]
 
 
+def mask_box(mask: np.ndarray) -> Box | None:
+    """The bounding box of a mask's lesion pixels (>127), or None when it has none."""
+    ys, xs = np.nonzero(mask > 127)
+    return Box(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(xs) else None
+
+
 @dataclass(frozen=True)
 class Localization:
     box: Box | None

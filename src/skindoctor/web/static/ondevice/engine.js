@@ -9,7 +9,7 @@ import { HoldConfirmer } from "./hold.js";
 import { SteadyBox } from "./steady.js";
 import { knowledgeAdvice, names, text, topClasses, undecidedMessage } from "./advice.js";
 import {
-  checkFrame, checkLesion, fromRGBA, locateByColour, locateByNetwork, lookWiderByNetwork, mirrored, mirrorIndex, resizeSquare, squareCrop, toTensor, workingCopy,
+  centerSquare, checkFrame, checkLesion, fromRGBA, locateByColour, locateByNetwork, lookWiderByNetwork, mirrored, mirrorIndex, resizeSquare, squareCrop, toTensor, workingCopy,
 } from "./vision.js";
 
 async function fetchBytes(url) {
@@ -104,8 +104,7 @@ export class Engine {
   async skinOrNot(quality, frame) {
     const threshold = this.spec.classifier.not_skin_threshold;
     if (threshold == null || !["no_lesion", "not_lesion"].includes(quality.reason)) return quality;
-    const { crop } = squareCrop(frame, [0, 0, frame.width, frame.height], { margin: 0, min_side: 1 });
-    const { notSkin } = await this.classify(resizeSquare(crop, this.spec.classifier.size));
+    const { notSkin } = await this.classify(resizeSquare(centerSquare(frame), this.spec.classifier.size));
     return notSkin < threshold ? quality : { ok: false, reason: "no_skin", metrics: quality.metrics };
   }
 

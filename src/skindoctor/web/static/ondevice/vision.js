@@ -158,6 +158,12 @@ export function cropImage(img, x0, y0, x1, y1) {
   return rgbImage(w, h, out);
 }
 
+export function centerSquare(img) {  // preprocess.center_square: the largest centred square
+  const side = Math.min(img.width, img.height);
+  const top = Math.floor((img.height - side) / 2), left = Math.floor((img.width - side) / 2);
+  return cropImage(img, left, top, left + side, top + side);
+}
+
 // ---------- colour conversions (OpenCV's 8-bit forms) ----------
 const reflect101 = (i, n) => (n === 1 ? 0 : i < 0 ? -i : i >= n ? 2 * n - 2 - i : i);
 
