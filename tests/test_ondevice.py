@@ -47,6 +47,12 @@ class RequestLog:
         await self.app(scope, receive, send)
 
 
+def sent_by_page(requests: list[str]) -> list[str]:
+    """The requests the page made: less the browser's own check for a newer service worker after a navigation,
+    which carries nothing and may arrive a moment after the page loaded."""
+    return [r for r in requests if r != "GET /sw.js"]
+
+
 @pytest.fixture(scope="module")
 def pw():
     with playwright_api.sync_playwright() as p:
@@ -158,7 +164,7 @@ def test_phone_page_works_offline_and_sends_nothing(pw, nv_clip):
         loaded = len(logged.seen)
         page.click("#start-over")
         time.sleep(2)  # analysing again, still nothing sent
-        assert logged.seen[loaded:] == [], logged.seen[loaded:]
+        assert sent_by_page(logged.seen[loaded:]) == [], logged.seen[loaded:]
         page_load = logged.seen[before:loaded]
         assert not any("/api/v1/live" in r or r.startswith("POST") for r in page_load), page_load
     finally:
@@ -175,6 +181,6 @@ def test_phone_page_works_offline_and_sends_nothing(pw, nv_clip):
         page.screenshot(path=str(ARTIFACTS / f"ondevice-offline-{lang}.png"), full_page=True)
         print(lang, offline)  # speed is measured, not asserted here: bench/ondevice.py reports it
         assert offline["frames"] > 0 and offline["seconds_to_card"] >= 3.0  # analysed here, and held 3 s
-    assert logged.seen[loaded:] == []  # (the server was stopped; nothing reached it either way)
+    assert sent_by_page(logged.seen[loaded:]) == []  # (the server was stopped; nothing reached it either way)
     context.close()
     browser.close()
