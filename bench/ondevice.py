@@ -49,13 +49,14 @@ def main() -> None:
     p.add_argument("--data", default=str(ROOT.parent / "shared" / "data"))
     p.add_argument("--photos", default="150,100,50", help="dermoscopic,phone,nonlesion test photos")
     p.add_argument("--out", default="docs/ondevice.md")
+    p.add_argument("--model-dir", default=str(ROOT / "models"))
     args = p.parse_args()
     if not browser_runtime.installed():
         raise SystemExit("onnxruntime-web is missing: skindoctor fetch-browser-runtime")
-    settings = get_settings(model_dir=ROOT / "models", llm_provider="none")
+    settings = get_settings(model_dir=Path(args.model_dir), llm_provider="none")
     pipeline = skindoctor.load(settings=settings)
     counts = dict(zip(("dermoscopic", "phone", "nonlesion"), map(int, args.photos.split(","))))
-    photos = split_photos(Path(args.data), ROOT / "models" / "split.csv", counts)
+    photos = split_photos(Path(args.data), Path(args.model_dir) / "split.csv", counts)
     mole = steady_lesions(Key(pipeline), Key(photos), ("nv",))["nv"]
     (ROOT / "runs").mkdir(exist_ok=True)
     clip = write_y4m([Segment(mole, 12.0, motion=6)], ROOT / "runs" / "ondevice-nv.y4m")

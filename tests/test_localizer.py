@@ -260,6 +260,42 @@ def test_a_wide_field_frame_holds_the_whole_lesion_small_anywhere():
     assert np.median(shares) < 0.04 and near_border >= 10  # mostly small, and at the border too
 
 
+@pytest.mark.parametrize("radius", [25, 70])  # a small spot, and one too large for a single patch of skin
+def test_painting_out_a_lesion_leaves_skin_with_its_own_grain(radius):
+    from skindoctor.train.composite import LesionPhoto, bare_skin
+
+    rng = np.random.default_rng(0)
+    skin = np.clip(rng.normal((200, 150, 130), 12, (200, 200, 3)), 0, 255).astype(np.uint8)
+    mask = np.zeros((200, 200), np.uint8)
+    cv2.circle(mask, (100, 100), radius, 255, -1)
+    photo = skin.copy()
+    photo[mask > 0] = (90, 50, 40)
+    out = bare_skin(LesionPhoto(photo, mask))
+    inside, outside = out[mask > 0].astype(float), out[mask == 0].astype(float)
+    assert np.abs(inside.mean(axis=0) - outside.mean(axis=0)).max() < 12  # the lesion's colour is gone
+    assert inside.std(axis=0).min() > 0.6 * outside.std(axis=0).min()  # and the skin keeps its grain there
+    assert np.array_equal(out[cv2.dilate(mask, np.ones((15, 15), np.uint8)) == 0],
+                          photo[cv2.dilate(mask, np.ones((15, 15), np.uint8)) == 0])  # the rest is untouched
+
+
+def test_a_wide_field_lesion_is_never_enlarged_the_frame_is_smaller_instead():
+    from skindoctor.train.composite import WIDE_SHARE, LesionPhoto, wide_field
+
+    rng = np.random.default_rng(0)
+    image = np.full((80, 80, 3), (190, 140, 120), np.uint8)
+    mask = np.zeros((80, 80), np.uint8)
+    cv2.circle(mask, (40, 40), 20, 255, -1)
+    image[mask > 0] = (80, 50, 40)
+    background = np.full((960, 1280, 3), (200, 160, 140), np.uint8)
+    for _ in range(20):
+        frame, out = wide_field(LesionPhoto(image, mask), background, rng)
+        assert frame.shape[:2] == out.shape and frame.shape[0] <= 960 and frame.shape[1] <= 1280
+        assert abs(frame.shape[1] / frame.shape[0] - 4 / 3) < 0.05  # the frame keeps its shape
+        assert (out > 127).sum() <= (mask > 127).sum() * 1.02  # not enlarged
+        assert WIDE_SHARE[0] * 0.7 <= (out > 127).mean() <= WIDE_SHARE[1] * 1.3
+    assert frame.shape[1] < 1280  # this small a lesion always needs a smaller frame
+
+
 @pytest.mark.parametrize("width,height", [(640, 480), (480, 640), (128, 96), (33, 17)])
 def test_the_closer_look_tiles_cover_the_frame_and_overlap(width, height):
     from skindoctor.vision.segment import WIDER_GRID, tiles

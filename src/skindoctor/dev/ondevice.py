@@ -104,7 +104,7 @@ def photo_parity(page, base_url: str, samples, pipeline, lang: str = "en") -> di
         "box_iou_mean": float(np.mean(ious)) if ious else None,
         "browser_ms_per_photo": browser["ms"] / len(rows),
         "browser_model_ms_per_photo": browser["model_ms"] / len(rows),
-        "disagreements": [r for r in rows if r["python"] != r["browser"]],
+        "disagreements": [r for r in rows if r["python"] != r["browser"] or r["python_group"] != r["browser_group"]],
     }
 
 

@@ -32,9 +32,68 @@ class LesionPhoto:
 
 
 def bare_skin(photo: LesionPhoto) -> np.ndarray:
-    """The photo with its lesion painted out (what the skin around it would look like alone)."""
-    ring = cv2.dilate(photo.mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9)))
-    return cv2.inpaint(photo.image, ring, 5, cv2.INPAINT_TELEA)
+    """The photo with its lesion painted out (what the skin around it would look like alone): the skin's colour
+    diffused in from the lesion's edge, then the texture of the nearest patches of the photo's own skin that hold
+    none of the lesion blended onto it (Poisson), so the skin keeps its grain; a lesion too large for one patch is
+    covered in halves, and those in halves."""
+    ring = cv2.dilate(photo.mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) > 0
+    pad = 4  # Poisson blending needs the region clear of the picture's edge
+    diffused = cv2.inpaint(photo.image, ring.astype(np.uint8) * 255, 5, cv2.INPAINT_TELEA)
+    image = cv2.copyMakeBorder(diffused, pad, pad, pad, pad, cv2.BORDER_REFLECT)
+    remaining = np.pad(ring, pad)
+    pieces = [remaining.copy()]
+    while pieces:
+        piece = pieces.pop()
+        shift = _donor_shift(piece, remaining)
+        if shift is not None:
+            src = np.roll(image, (-shift[0], -shift[1]), axis=(0, 1))  # the donor patch moved onto the piece
+            x, y, w, h = cv2.boundingRect(piece.astype(np.uint8))
+            cloned = cv2.seamlessClone(src, image, piece.astype(np.uint8) * 255, (x + w // 2, y + h // 2),
+                                       cv2.NORMAL_CLONE)
+            image = np.where(piece[..., None], cloned, image)
+            remaining &= ~piece
+        elif piece.sum() >= MIN_PIECE:
+            pieces += _halves(piece)
+    return image[pad:-pad, pad:-pad]
+
+
+MIN_PIECE = 64  # pixels: a piece of lesion smaller than this keeps its diffused colour rather than being halved again
+
+
+def _halves(piece: np.ndarray) -> list[np.ndarray]:
+    """``piece`` cut in two across its box's longer side."""
+    x, y, w, h = cv2.boundingRect(piece.astype(np.uint8))
+    first = np.zeros_like(piece)
+    if w >= h:
+        first[:, :x + w // 2] = True
+    else:
+        first[:y + h // 2] = True
+    return [p for p in (piece & first, piece & ~first) if p.any()]
+
+
+def _donor_shift(piece: np.ndarray, forbidden: np.ndarray, step: int = 4) -> tuple[int, int] | None:
+    """The shortest (dy, dx) that moves ``piece`` (bool) onto pixels inside the picture holding none of
+    ``forbidden``, on a grid of ``step`` pixels; None when there is none."""
+    h, w = piece.shape
+    grid = (max(1, w // step), max(1, h // step))
+    small = cv2.resize(piece.astype(np.uint8), grid, interpolation=cv2.INTER_AREA) > 0
+    banned = cv2.resize(forbidden.astype(np.uint8), grid, interpolation=cv2.INTER_AREA) > 0
+    sh, sw = small.shape
+    ys, xs = np.nonzero(small)
+    if not len(ys):
+        return None
+    size = (2 * sh, 2 * sw)  # every shift's overlap at once: the cross-correlation of piece and forbidden
+    overlap = np.fft.irfft2(np.conj(np.fft.rfft2(small.astype(np.float32), size))
+                            * np.fft.rfft2(banned.astype(np.float32), size), size)
+    dy = np.fft.fftfreq(size[0], 1 / size[0]).astype(int)[:, None]
+    dx = np.fft.fftfreq(size[1], 1 / size[1]).astype(int)[None, :]
+    inside = (ys.min() + dy >= 1) & (ys.max() + dy < sh - 1) & (xs.min() + dx >= 1) & (xs.max() + dx < sw - 1)
+    clear = inside & (overlap < 0.5)
+    if not clear.any():
+        return None
+    distance = np.where(clear, dy ** 2 + dx ** 2, np.iinfo(np.int64).max)
+    i, j = np.unravel_index(int(distance.argmin()), distance.shape)
+    return int(dy[i, 0]) * step, int(dx[0, j]) * step
 
 
 def skin_field(size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -118,12 +177,19 @@ def place(photo: LesionPhoto, background: np.ndarray, rng: np.random.Generator,
 def wide_field(photo: LesionPhoto, background: np.ndarray, rng: np.random.Generator,
                share: tuple[float, float] = WIDE_SHARE) -> tuple[np.ndarray, np.ndarray]:
     """The photo's lesion and a ring of its own skin, scaled to ``share`` of the frame's area (log-uniform) and
-    pasted anywhere on ``background`` with the whole lesion inside the frame, near the border too → (frame, mask)."""
+    pasted anywhere on ``background`` with the whole lesion inside the frame, near the border too → (frame, mask).
+    The lesion is never enlarged (a far-away spot carries no more detail than its photo): where the share asks for
+    that, the frame is ``background`` shrunk instead."""
     h, w = background.shape[:2]
     photo = _oriented(photo, rng)
     area = max(1, int((photo.mask > 127).sum()))
     target = np.exp(rng.uniform(np.log(share[0]), np.log(share[1]))) * w * h
     scale = float(np.sqrt(target / area))
+    if scale > 1:
+        background = cv2.resize(background, (max(8, round(w / scale)), max(8, round(h / scale))),
+                                interpolation=cv2.INTER_AREA)
+        h, w = background.shape[:2]
+        scale = 1.0
     ph0, pw0 = photo.image.shape[:2]
     pw, ph = max(4, round(pw0 * scale)), max(4, round(ph0 * scale))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
