@@ -55,10 +55,19 @@ def test_a_picture_the_network_finds_skin_in_keeps_its_own_reason():
     assert analyse(SaysNoSkin(0.5), skin_coloured_frame()).quality.reason in ("no_lesion", "not_lesion")
 
 
-def test_the_skin_answer_never_turns_away_a_lesion_the_classifier_answers():
+def spotted_frame() -> np.ndarray:
     frame = skin_coloured_frame()
     frame[90:150, 130:190] = (80, 50, 40)  # a dark spot
-    analysis = analyse(SaysNoSkin(0.99, not_lesion=0.0), frame)
+    return frame
+
+
+def test_a_spot_whose_crop_the_network_finds_no_skin_in_is_told_no_skin():
+    analysis = analyse(SaysNoSkin(0.99, not_lesion=0.0), spotted_frame())  # a box on a mug's pattern, say
+    assert analysis.quality.reason == "no_skin" and analysis.prediction is None and analysis.box is not None
+
+
+def test_a_spot_on_skin_is_answered():
+    analysis = analyse(SaysNoSkin(0.5, not_lesion=0.0), spotted_frame())
     assert analysis.quality.ok and analysis.prediction is not None
 
 

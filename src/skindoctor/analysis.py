@@ -1,5 +1,6 @@
 """One picture through the product's photo path: quality gate → localise (closer up on skin where nothing was
-found) → crop → classify → "not a lesion" (and, for a picture turned away so, whether it shows skin at all).
+found) → crop → classify → "no skin" in the crop → "not a lesion" (and, for a picture turned away so, whether it
+shows skin at all).
 
 The same path serves an uploaded photo, each camera frame (``stream.pipeline`` adds the 3-second hold)
 and evaluation. Pure: no I/O, no temporal state.
@@ -53,18 +54,25 @@ def analyse(frame: np.ndarray, classifier: Classifier, localizer: Localizer, spe
     if not quality.ok:
         return Analysis(refused or _skin_or_not(quality, frame, classifier, spec), loc.box, crop_box)
     pred = classifier.predict(square, views)
+    if _not_skin(pred, spec):  # the box sits on something skin-coloured that is not skin (a mug, a wall)
+        return Analysis(Quality(False, "no_skin", quality.metrics), loc.box, crop_box)
     quality = gate.check_prediction(quality, pred.not_lesion, spec.classifier.reject_threshold)
     if not quality.ok:
         return Analysis(refused or _skin_or_not(quality, frame, classifier, spec), loc.box, crop_box)
     return Analysis(quality, loc.box, crop_box, pred)
 
 
+def _not_skin(pred: Prediction, spec: PipelineSpec) -> bool:
+    """The network's own "this shows no skin" for what it was shown (the card's threshold; never without one)."""
+    threshold = spec.classifier.not_skin_threshold
+    return threshold is not None and pred.not_skin >= threshold
+
+
 def _skin_or_not(quality: Quality, frame: np.ndarray, classifier: Classifier, spec: PipelineSpec) -> Quality:
     """A picture turned away for holding no lesion is told "no skin" instead when the network, shown the whole
     picture's centre square, finds no skin in it (a skin-coloured mug passes the colour rule)."""
-    threshold = spec.classifier.not_skin_threshold
-    if threshold is None or quality.reason not in ("no_lesion", "not_lesion"):
+    if spec.classifier.not_skin_threshold is None or quality.reason not in ("no_lesion", "not_lesion"):
         return quality
-    if classifier.predict(resize_square(center_square(frame), spec.classifier.size)).not_skin < threshold:
+    if not _not_skin(classifier.predict(resize_square(center_square(frame), spec.classifier.size)), spec):
         return quality
     return Quality(False, "no_skin", quality.metrics)

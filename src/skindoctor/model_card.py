@@ -86,8 +86,9 @@ class ModelCard(BaseModel):
         None, description="P(reject_class) from which a lesion answer is marked uncertain (the picture looks "
                           "unlike the lesions the model was trained on)")
     not_skin_threshold: float | None = Field(
-        None, description="P(no skin) (the network's 'skin' output) from which a picture turned away as holding no "
-                          "lesion is told it does not look like skin (None: the model has no such output)")
+        None, description="P(no skin) (the network's 'skin' output) from which a lesion crop, or a picture turned "
+                          "away as holding no lesion, is told it does not look like skin (None: the model has no such "
+                          "output)")
     photo_views: int = Field(
         1, ge=1, le=4, description="a photo's crop is classified as this many of its mirror images (as it is, "
                                    "left-right, upside-down, both) and the probabilities averaged; live frames use "

@@ -108,7 +108,9 @@ def _localizer_line(card: ModelCard) -> str:
     second = ("" if loc.confirm_below is None
               else f", boxes with a peak below {loc.confirm_below} checked again on the frame's mirror images")
     return (f"learned, `{loc.files[loc.variant]}` ({loc.variant}; frame shrunk to a {loc.long_side}-px long side, "
-            f"presence threshold {loc.present_threshold:.3f}{second}"
+            f"presence threshold {loc.present_threshold:.3f}"
+            + (f" (chosen through the product on validation pictures: {loc.metrics['presence_choice']})"
+               if "presence_choice" in loc.metrics else "") + second
             + ("; a frame of skin where nothing was found is searched again closer up, as overlapping tiles"
                if loc.look_closer else "") + "); " + role)
 
@@ -127,10 +129,10 @@ def render(card: ModelCard) -> str:
         else "- Calibration: a temperature per kind of picture, fitted on its validation lesion photos — dermoscopic "
              f"{card.temperatures['dermoscopic']:.3f}, camera {card.temperatures['camera']:.3f} — mixed for each "
              "crop by the network's own P(dermoscopic) (the `dermoscopic` output)",
-        *([f"- \"Doesn't look like skin\": a picture turned away for holding no lesion whose centre square has "
-           f"P(no skin) ≥ {card.not_skin_threshold:.3f} (the `skin` output; threshold chosen on the validation split "
-           f"to tell at most {card.metrics.get('heads', {}).get('max_skin_told_no_skin', 0):.0%} of any skin "
-           "domain's photos so) is told it does not look like skin"]
+        *([f"- \"Doesn't look like skin\": a lesion crop, or the centre square of a picture turned away for holding "
+           f"no lesion, with P(no skin) ≥ {card.not_skin_threshold:.3f} (the `skin` output; threshold chosen on the "
+           f"validation split to tell at most {card.metrics.get('heads', {}).get('max_skin_told_no_skin', 0):.0%} of "
+           "any skin domain's photos so) is told it does not look like skin"]
           if card.not_skin_threshold is not None else []),
         f"- A photo's crop is classified as {card.photo_views} of its mirror images (as it is, left-right, "
         "upside-down, both) and the probabilities averaged; a live frame as one, the 3-second hold averaging over "

@@ -102,10 +102,15 @@ export class Engine {
   /** analysis._skin_or_not: a picture turned away for holding no lesion, whose centre square the network finds no
    * skin in, is told "no skin". */
   async skinOrNot(quality, frame) {
+    if (this.spec.classifier.not_skin_threshold == null || !["no_lesion", "not_lesion"].includes(quality.reason)) return quality;
+    const prediction = await this.classify(resizeSquare(centerSquare(frame), this.spec.classifier.size));
+    return this.notSkin(prediction) ? { ok: false, reason: "no_skin", metrics: quality.metrics } : quality;
+  }
+
+  /** analysis._not_skin: the network's own "this shows no skin" (the card's threshold; never without one). */
+  notSkin(prediction) {
     const threshold = this.spec.classifier.not_skin_threshold;
-    if (threshold == null || !["no_lesion", "not_lesion"].includes(quality.reason)) return quality;
-    const { notSkin } = await this.classify(resizeSquare(centerSquare(frame), this.spec.classifier.size));
-    return notSkin < threshold ? quality : { ok: false, reason: "no_skin", metrics: quality.metrics };
+    return threshold != null && prediction.notSkin >= threshold;
   }
 
   async runLocalizer(tensor, w, h) {
@@ -147,6 +152,7 @@ export class Engine {
     quality = checkLesion({ ok: true, reason: "ok", metrics: quality.metrics }, loc, view, gate);
     if (!quality.ok) return { quality: refused || await this.skinOrNot(quality, frame), box: loc.box, cropBox };
     const prediction = await this.classify(square, views);
+    if (this.notSkin(prediction)) return { quality: { ok: false, reason: "no_skin", metrics: quality.metrics }, box: loc.box, cropBox };
     if (prediction.notLesion >= spec.classifier.reject_threshold) {
       const notLesion = { ok: false, reason: "not_lesion", metrics: quality.metrics };
       return { quality: refused || await this.skinOrNot(notLesion, frame), box: loc.box, cropBox };
