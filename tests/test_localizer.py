@@ -158,10 +158,11 @@ def test_learned_localiser_frames_held_out_lesions_better_than_colour(learned, t
 
 @needs_ham
 @needs_collection
-def test_held_out_lesion_free_frames_get_no_box(learned, test_split_samples):
-    """Held-out frames with no lesion get a box in ≤ 5 %: test photos with the lesion painted out that a check by eye
-    found free of other spots (bench/lesion_free_audit.json), and everyday test photos (4.0 % measured with the
-    second look, 6.5 % without)."""
+def test_held_out_lesion_free_frames_are_seldom_answered(test_split_samples):
+    """The product answers ≤ 5 % of held-out frames with no lesion: test photos with the lesion painted out that a
+    check by eye found free of other spots (bench/lesion_free_audit.json), and everyday test photos. The localiser
+    only chooses where to look (its presence threshold is set low, so that malignant phone lesions are not turned
+    away) and boxes more of them; the classifier's "not a lesion" and "no skin" turn most of those away."""
     from skindoctor.dev.clips import FRAME_SIZE
     from skindoctor.train.collection import read_nonlesion
     from skindoctor.train.composite import bare_skin
@@ -175,9 +176,10 @@ def test_held_out_lesion_free_frames_get_no_box(learned, test_split_samples):
     split = read_split(items, SPLIT)
     everyday = [load_rgb(s.path) for s in items if split[str(s.path)] == "test"]
     assert len(skins) >= 300 and len(everyday) >= 200
+    pipeline = skindoctor.load(settings=get_settings(model_dir=MODELS, llm_provider="none", localizer="learned"))
     for name, frames in (("bare skin", skins), ("everyday", everyday)):
-        boxed = np.mean([learned.locate(f).box is not None for f in frames])
-        assert boxed <= 0.05, (name, boxed)
+        answered = np.mean([pipeline.analyse(f).prediction is not None for f in frames])
+        assert answered <= 0.05, (name, answered)
 
 
 def test_the_working_copy_is_the_networks_input_when_it_has_the_size(learned):
