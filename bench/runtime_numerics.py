@@ -26,7 +26,7 @@ from skindoctor.model_card import load_card
 from skindoctor.train.collection import read_collection
 from skindoctor.train.data import read_split
 from skindoctor.vision.image_io import read_image
-from skindoctor.vision.preprocess import center_square, resize_square, to_tensor
+from skindoctor.vision.preprocess import center_batch
 from skindoctor.web.browser_runtime import RUNTIME_DIR
 from skindoctor.web.browser_runtime import VERSION as RUNTIME_VERSION
 
@@ -40,9 +40,7 @@ def crops(data: Path, model_dir: Path, n: int) -> np.ndarray:
     split = read_split(samples, model_dir / "split.csv")
     val = [s for s in samples if split[str(s.path)] == "val" and s.domain in ("phone", "dermoscopic")]
     chosen = val[::max(1, len(val) // n)][:n]
-    size = card.input.size
-    return np.stack([to_tensor(resize_square(center_square(read_image(s.path)), size), card.input)
-                     for s in chosen]).astype(np.float32)
+    return center_batch([read_image(s.path) for s in chosen], card.input)
 
 
 def server_logits(model: Path, batch: np.ndarray, level: str) -> np.ndarray:
@@ -74,11 +72,11 @@ def report(rows: dict, n: int) -> str:
              f"Made by `python bench/runtime_numerics.py`: {n} validation crops (phone and dermoscopic), each model "
              "file run by ONNX Runtime on this CPU (the server) and by onnxruntime-web, the page's WebAssembly build "
              "(on-device mode), at both runtimes' full and at no graph optimisation. Differences are of the logits.",
-             "", "| model | server | page | largest difference | mean difference | same top class |",
-             "|---|---|---|---|---|---|"]
+             "", "| model | graph optimisation (both) | largest difference | mean difference | same top class |",
+             "|---|---|---|---|---|"]
     for key, r in rows.items():
-        variant, server, page = key.split("/")
-        lines.append(f"| {variant} | {server} | {page} | {r['max']:.2g} | {r['mean']:.2g} | {r['top1']:.1%} |")
+        variant, level = key.split("/")
+        lines.append(f"| {variant} | {level} | {r['max']:.2g} | {r['mean']:.2g} | {r['top1']:.1%} |")
     lines += ["", (
         "The fp32 model agrees to float rounding. The int8 model rounds each layer's output to 8 bits: a float sum "
         "taken in another order lands on the other side of a rounding step now and then, and that step carries on "
@@ -104,8 +102,8 @@ def main() -> None:
         for variant in ("fp32", "int8"):
             model = model_dir / card.files[variant]
             for level in LEVELS:
-                rows[f"{variant}/{level}/{level}"] = compare(server_logits(model, batch, level),
-                                                            page_logits(model, batch, level, Path(tmp)))
+                rows[f"{variant}/{level}"] = compare(server_logits(model, batch, level),
+                                                     page_logits(model, batch, level, Path(tmp)))
     Path(args.out).write_text(report(rows, len(batch)))
     Path(args.out).with_suffix(".json").write_text(json.dumps(rows, indent=1))
     print(report(rows, len(batch)))
