@@ -5,6 +5,8 @@ import sys
 
 import pytest
 
+from skindoctor.model_card import load_card
+
 from .conftest import MODELS
 
 pytestmark = pytest.mark.slow
@@ -22,5 +24,8 @@ def test_bench_smoke(tmp_path):
     for needle in ("onnxruntime int8", "onnxruntime fp32", "torch eager fp32", "faster than torch eager",
                    "camera's pace", "Cold start", "fps", "serve` RSS", "classify"):
         assert needle in text
+    views = load_card(MODELS).views
+    assert f"the crop as {views} view" in text  # as the card says
+    assert (f"{views} views beside one, same run" in text) == (views > 1)  # and what they cost, measured
     assert "Photo for the clip" in text and "Beside the peer: sklesion" in text  # peer absent: said so
     assert out.with_suffix(".png").stat().st_size > 1000

@@ -129,9 +129,10 @@ def test_a_photo_is_judged_as_the_mean_of_its_mirror_images(classifier):
         classifier.predict(crop, views=5)
 
 
-def test_photos_use_the_cards_views_and_live_frames_one(classifier, monkeypatch):
+def test_photos_and_live_frames_use_the_cards_views(classifier, monkeypatch):
     from skindoctor.stream.pipeline import Pipeline
 
+    monkeypatch.setattr(classifier.card, "views", 3)  # neither the shipped number nor the default
     seen = []
     real = classifier.predict
     monkeypatch.setattr(classifier, "predict", lambda crop, views=1: seen.append(views) or real(crop, views))
@@ -141,4 +142,13 @@ def test_photos_use_the_cards_views_and_live_frames_one(classifier, monkeypatch)
     frame[200:280, 280:360] = (90, 55, 40)
     pipeline.analyse(frame)
     pipeline.process(frame, 0.0)
-    assert seen == [classifier.card.photo_views, 1]
+    assert seen == [3, 3]  # the same picture gets the same answer shown live or uploaded
+
+
+def test_a_card_written_before_views_covered_live_frames_still_loads(tmp_path):
+    data = json.loads((MODELS / "model_card.json").read_text())
+    data.pop("views", None)
+    data["photo_views"] = 2
+    (tmp_path / "model_card.json").write_text(json.dumps(data))
+    card = load_card(tmp_path)
+    assert card.views == 2 and "photo_views" not in card.model_dump()

@@ -58,7 +58,7 @@ def test_a_photo_goes_through_a_custom_classifier():
     analysis = p.analyse(lesion_photo())
     assert analysis.quality.ok and analysis.prediction.top_class == "nv", analysis.quality
     size = model.spec.size
-    assert model.asked == [((size, size, 3), model.card.photo_views)]  # the square, as the card's views
+    assert model.asked == [((size, size, 3), model.card.views)]  # the square, as the card's views
     out = analysis_out(analysis, p.advisor, "en")
     assert out.top_class == "nv" and out.advice.code == "nv" and out.quality.ok
 

@@ -29,10 +29,9 @@ class Analysis:
     prediction: Prediction | None = None  # None when the gate refused the picture
 
 
-def analyse(frame: np.ndarray, classifier: Classifier, localizer: Localizer, spec: PipelineSpec,
-            views: int = 1) -> Analysis:
+def analyse(frame: np.ndarray, classifier: Classifier, localizer: Localizer, spec: PipelineSpec) -> Analysis:
     """One RGB uint8 picture through ``spec``'s gate, the localiser, ``spec``'s crop and the classifier (its crop
-    judged as ``views`` mirror images)."""
+    judged as ``spec``'s number of mirror images, for a photo and a camera frame alike)."""
     gate = spec.gate
     small = working_copy(frame, spec.work_side)
     quality = gate.check_frame(small)
@@ -53,7 +52,7 @@ def analyse(frame: np.ndarray, classifier: Classifier, localizer: Localizer, spe
     quality = gate.check_lesion(Quality(True, "ok", quality.metrics), loc, view)
     if not quality.ok:
         return Analysis(refused or _skin_or_not(quality, frame, classifier, spec), loc.box, crop_box)
-    pred = classifier.predict(square, views)
+    pred = classifier.predict(square, spec.classifier.views)
     if _not_skin(pred, spec):  # the box sits on something skin-coloured that is not skin (a mug, a wall)
         return Analysis(Quality(False, "no_skin", quality.metrics), loc.box, crop_box)
     quality = gate.check_prediction(quality, pred.not_lesion, spec.classifier.reject_threshold)

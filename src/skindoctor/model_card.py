@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, ValidationError
 
 from .errors import ModelError
 from .labels import LesionClass, resolve_classes
@@ -89,10 +89,10 @@ class ModelCard(BaseModel):
         None, description="P(no skin) (the network's 'skin' output) from which a lesion crop, or a picture turned "
                           "away as holding no lesion, is told it does not look like skin (None: the model has no such "
                           "output)")
-    photo_views: int = Field(
-        1, ge=1, le=4, description="a photo's crop is classified as this many of its mirror images (as it is, "
-                                   "left-right, upside-down, both) and the probabilities averaged; live frames use "
-                                   "one, the 3-second hold averaging over frames instead")
+    views: int = Field(
+        1, ge=1, le=4, validation_alias=AliasChoices("views", "photo_views"),  # cards before views held live too
+        description="a crop, of a photo or of a live frame alike, is classified as this many of its mirror images "
+                    "(as it is, left-right, upside-down, both) and the probabilities averaged")
     localizer: LocalizerSpec | None = Field(
         None, description="the learned lesion localiser; without it, or unless it is the default, the colour "
                           "localiser finds the lesion")

@@ -33,7 +33,7 @@ class ClassifierSettings:
     temperature: float | None  # the card's calibration (None: a classifier of one's own, calibrated by itself)
     reject_index: int | None  # the "not a lesion" output, if the model has one
     reject_threshold: float  # P(not a lesion) from which a crop gets no diagnosis
-    photo_views: int  # a still photo's crop is judged as this many of its views (a camera frame as one)
+    views: int  # a crop (of a photo or a camera frame alike) is judged as this many of its mirror images
     not_skin_threshold: float | None = None  # P(no skin) of the whole picture from which "no lesion" is "no skin"
     temperatures: dict[str, float] | None = None  # dermoscopic and camera calibration, mixed by P(dermoscopic)
 
@@ -54,6 +54,10 @@ class PipelineSpec:
         """This spec with another hold time or decision time (a live session's or a video's own)."""
         changes = {k: v for k, v in (("hold_seconds", hold_seconds), ("decide_within", decide_within)) if v}
         return dataclasses.replace(self, hold=dataclasses.replace(self.hold, **changes))
+
+    def with_views(self, views: int) -> PipelineSpec:
+        """This spec with its crops judged as another number of views (to measure what the card's number costs)."""
+        return dataclasses.replace(self, classifier=dataclasses.replace(self.classifier, views=views))
 
     def as_dict(self) -> dict:
         """The spec as JSON-ready data (what ``/api/v1/ondevice`` serves)."""
@@ -82,7 +86,7 @@ def build_spec(classifier: Classifier, localizer: Localizer, advisor=None, hold_
         crop=CropSettings(),
         classifier=ClassifierSettings(clf_spec.size, tuple(clf_spec.mean), tuple(clf_spec.std),
                                       getattr(classifier, "temperature", None), classifier.reject_index,
-                                      card.reject_threshold, card.photo_views,
+                                      card.reject_threshold, card.views,
                                       card.not_skin_threshold if getattr(classifier, "has_skin", False) else None,
                                       getattr(classifier, "temperatures", None)),
         steady=SteadySettings(), hold=hold, triage=advisor.rules if advisor is not None else TriageRules(),

@@ -168,7 +168,8 @@ def frame_latency(pipeline, frames: list[np.ndarray]) -> dict:
         t3 = time.perf_counter()
         x = normalize(square, clf.spec)[None] if square is not None else None
         t4 = time.perf_counter()
-        probs = clf.probabilities(x)[0] if x is not None else None  # calibrated lesion-class probabilities
+        # calibrated lesion-class probabilities, the crop judged as the spec's views
+        probs = clf.probabilities(x, pipeline.spec.classifier.views)[0] if x is not None else None
         t5 = time.perf_counter()
         conf.update(i / 30, probs[0] if probs is not None else None)
         t6 = time.perf_counter()
@@ -353,6 +354,7 @@ def run(model_dir: Path, out: Path | None, iters: int = 300, frames: int = 200, 
         image: Path | None = None, data: Path = Path("../shared/data/ham10000"),
         peer_python: Path = Path("bench/.venv-sklesion/bin/python"), accuracy_limit: int | None = None) -> dict:
     from .. import load
+    from ..stream.pipeline import Pipeline
     from ..vision.image_io import read_image
     from .clips import Segment, write_video
     from .clips import frames as clip_frames
@@ -372,10 +374,16 @@ def run(model_dir: Path, out: Path | None, iters: int = 300, frames: int = 200, 
     results["speedup"] = speedups(results["model_latency"])
     results["paced_threads"] = paced_threads(model_dir, calls=max(10, min(iters, 90)))
     pipeline = load(model_dir, threads=1)
-    results["frame_latency"] = frame_latency(pipeline, list(clip_frames(segments))[:frames])
+    one_view = Pipeline(pipeline.classifier, pipeline.localizer, pipeline.spec.with_views(1), pipeline.advisor)
+    chain = list(clip_frames(segments))[:frames]
+    results["views"] = pipeline.spec.classifier.views
+    results["frame_latency"] = frame_latency(pipeline, chain)
     with tempfile.TemporaryDirectory() as tmp:
         clip = write_video(segments, Path(tmp) / "clip.avi")
         results["live"] = live_fps(pipeline, clip, realtime_seconds)
+        if results["views"] > 1:  # what the card's views cost beside one, in the same run
+            results["one_view"] = {"frame_total": frame_latency(one_view, chain)["total"],
+                                   "live": live_fps(one_view, clip, realtime_seconds)["realtime_30fps"]}
     results["cold_start"] = cold_start(model_dir)
     results["serving"] = serving_rss(model_dir, image)
     results["files_mb"] = {v: (model_dir / f).stat().st_size / 1e6 for v, f in card.files.items()}
@@ -422,9 +430,16 @@ def write_report(r: dict, out: Path) -> None:
         lines += [f"| {x['threads']} | {'yes' if x['spinning'] else 'no'} | {x['p50_ms']:.2f} | {x['p95_ms']:.2f} | "
                   f"{x['cpu_ms_per_frame']:.2f} |" for x in r["paced_threads"]]
     fl = r["frame_latency"]
-    lines += ["", "## One 640×480 frame through the whole chain (int8, 1 thread)", "",
-              "| stage | p50 ms | p95 ms |", "|---|---|---|"]
+    views = r.get("views", 1)
+    lines += ["", f"## One 640×480 frame through the whole chain (int8, 1 thread, the crop as {views} "
+              f"view{'s' * (views > 1)})", "", "| stage | p50 ms | p95 ms |", "|---|---|---|"]
     lines += [f"| {k} | {v['p50_ms']:.2f} | {v['p95_ms']:.2f} |" for k, v in fl.items()]
+    if r.get("one_view"):
+        one, total = r["one_view"], fl["total"]["p50_ms"]
+        lines += ["", f"The card's {views} views beside one, same run: total p50 {total:.2f} ms vs "
+                  f"{one['frame_total']['p50_ms']:.2f} ms ({total / one['frame_total']['p50_ms']:.2f}×); "
+                  f"30 fps live {r['live']['realtime_30fps']['cpu_of_one_core']:.0%} vs "
+                  f"{one['live']['cpu_of_one_core']:.0%} of one core."]
     lv = r["live"]
     lines += ["", "## Live pipeline on a camera-like clip", "",
               f"- Uncapped (decode + analyse every frame): **{lv['uncapped']['fps']:.0f} fps**, using "

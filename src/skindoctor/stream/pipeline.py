@@ -68,7 +68,7 @@ class Pipeline:
 
     def analyse(self, image: np.ndarray) -> Analysis:
         """One picture (RGB uint8) through gate, localiser and classifier (no temporal state)."""
-        return analyse(image, self.classifier, self.localizer, self.spec, self.spec.classifier.photo_views)
+        return analyse(image, self.classifier, self.localizer, self.spec)
 
     def process(self, frame: np.ndarray, t: float) -> FrameResult:
         """One frame of a stream: the photo path (with the steady box) and the hold."""

@@ -103,8 +103,8 @@ def score(pipeline: Pipeline, images: list[np.ndarray], labels: list[str]) -> Sc
             continue
         t = triage(pred.probs, lesion_classes, kb, rules, pred.not_lesion)
         outcomes.append("uncertain" if t.uncertain else "doctor" if t.see_doctor else "routine")
-    probs, not_lesion = predict(clf, crops, centre=False, views=clf.card.photo_views)
-    probs_centre, _ = predict(clf, images, views=clf.card.photo_views)
+    probs, not_lesion = predict(clf, crops, centre=False, views=clf.card.views)
+    probs_centre, _ = predict(clf, images, views=clf.card.views)
     y = np.array([index.get(lbl, -1) if lbl != NONLESION else -1 for lbl in labels])
     return Scored(y, probs, not_lesion, probs_centre, outcomes)
 

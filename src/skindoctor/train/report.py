@@ -7,7 +7,11 @@ from pathlib import Path
 from ..advice.knowledge import class_names
 from ..i18n import LANGUAGES, table
 from ..model_card import ModelCard
+from ..vision.preprocess import MIRRORS
 from .evaluate import COVERAGES
+
+VIEW_NAMES = ("as it is", *("mirrored " + " and ".join(n for n, on in (("left-right", lr), ("upside-down", ud)) if on)
+                            for lr, ud in MIRRORS))
 
 SET_NAMES = {
     "dermoscopic_test": "HAM10000 test split (dermoscopic, lesion-held-out)",
@@ -134,9 +138,9 @@ def render(card: ModelCard) -> str:
            f"validation split to tell at most {card.metrics.get('heads', {}).get('max_skin_told_no_skin', 0):.0%} of "
            "any skin domain's photos so) is told it does not look like skin"]
           if card.not_skin_threshold is not None else []),
-        f"- A photo's crop is classified as {card.photo_views} of its mirror images (as it is, left-right, "
-        "upside-down, both) and the probabilities averaged; a live frame as one, the 3-second hold averaging over "
-        "frames" if card.photo_views > 1 else "- A photo's crop is classified as it is",
+        f"- A crop, of a photo or of a live frame alike, is classified as {card.views} views "
+        f"({', '.join(VIEW_NAMES[:card.views])}) and the probabilities averaged" if card.views > 1
+        else "- A crop is classified as it is",
         f"- Lesion localiser: {_localizer_line(card)}",
         "- Malignant-score threshold "
         f"(summed probability of {', '.join(c.code for c in classes if c.can_be_malignant)}; "

@@ -168,7 +168,7 @@ class Classifier(Protocol):
     """What the photo path and the pipeline need of a classifier (``OnnxClassifier`` is one; a model of one's own
     drops in by passing it to ``Pipeline``): the card it goes with, its input, and predictions for crops."""
 
-    card: ModelCard  # its classes, thresholds (``reject_threshold``) and ``photo_views``
+    card: ModelCard  # its classes, thresholds (``reject_threshold``) and ``views``
     spec: InputSpec  # the model's input: crops are resized to ``spec.size`` squares
     classes: tuple[str, ...]  # the card's lesion classes, in the order of ``Prediction.probs``
     reject_index: int | None  # the model's "not a lesion" output, if it has one

@@ -131,8 +131,9 @@ export class Engine {
       (tensor, w, h) => this.runLocalizer(tensor, w, h));
   }
 
-  /** One picture (analysis.analyse); ``steady``: a live stream's steady box, which the searches go through. */
-  async analyse(frame, views = 1, steady = null) {
+  /** One picture (analysis.analyse), its crop judged as the spec's number of views; ``steady``: a live stream's
+   * steady box, which the searches go through. */
+  async analyse(frame, steady = null) {
     const spec = this.spec, gate = spec.gate, size = spec.classifier.size;
     const small = workingCopy(frame, spec.work_side);
     let quality = checkFrame(small, gate);
@@ -151,7 +152,7 @@ export class Engine {
     }
     quality = checkLesion({ ok: true, reason: "ok", metrics: quality.metrics }, loc, view, gate);
     if (!quality.ok) return { quality: refused || await this.skinOrNot(quality, frame), box: loc.box, cropBox };
-    const prediction = await this.classify(square, views);
+    const prediction = await this.classify(square, spec.classifier.views);
     if (this.notSkin(prediction)) return { quality: { ok: false, reason: "no_skin", metrics: quality.metrics }, box: loc.box, cropBox };
     if (prediction.notLesion >= spec.classifier.reject_threshold) {
       const notLesion = { ok: false, reason: "not_lesion", metrics: quality.metrics };
@@ -194,7 +195,7 @@ export class Engine {
   /** An uploaded photo (drawn on a canvas) → the answer /api/v1/diagnose would give (and P(not a lesion), for
    * ``advice``). */
   async diagnose(canvas, lang) {
-    const analysis = await this.analyse(imageFromCanvas(canvas), this.spec.classifier.photo_views);
+    const analysis = await this.analyse(imageFromCanvas(canvas));
     return { ...this.analysisOut(analysis, lang, "upload", true), not_lesion: analysis.prediction?.notLesion ?? null };
   }
 
@@ -215,7 +216,7 @@ export class Engine {
     const started = performance.now(), frame = imageFromCanvas(canvas);
     if (!this.hold) this.hold = new HoldConfirmer(this.holdSettings);
     if (!this.steady) this.steady = new SteadyBox(this.spec.steady);
-    const analysis = await this.analyse(frame, 1, this.steady);
+    const analysis = await this.analyse(frame, this.steady);
     const p = analysis.prediction;
     const hold = this.hold.update(t, p ? p.probs : null, p ? p.notLesion : 0, p ? null : analysis.quality.reason);
     const out = { ...this.analysisOut(analysis, lang, "quality", false, 4), type: "frame", t: round(t, 3),
