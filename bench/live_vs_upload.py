@@ -3,15 +3,17 @@
 Each test photo is uploaded (``Pipeline.analyse``) and shown still to a 640×480 camera (the photo filling the view,
 at 15 frames a second through ``Pipeline.process`` with its hold, until a result or the hold's decide time). The
 outcome compared is what a person is sent to do: see a doctor (any "see a doctor" urgency, or uncertain), routine
-care, or no answer (with the reason). Server mode, in Python; the browser's engine is compared with Python
-photo by photo in ``bench/ondevice.py``.
+care, or no answer (with the reason). In both modes: the server's Python pipeline, and the page's on-device
+engine (ondevice/engine.js in headless Chromium, ``diagnose`` for the upload and ``process`` frame by frame for the
+camera, the same 640×480 picture with its own sensor noise).
 
-    python bench/live_vs_upload.py [--data ../shared/data] [--per-domain 100]
+    python bench/live_vs_upload.py [--data ../shared/data] [--per-domain 100] [--modes server device]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -21,8 +23,16 @@ import numpy as np
 import skindoctor
 from skindoctor.advice.knowledge import load_knowledge
 from skindoctor.advice.triage import triage
-from skindoctor.dev.ondevice import split_photos
+from skindoctor.config import get_settings
+from skindoctor.dev.ondevice import FLAGS, split_photos
 from skindoctor.vision.image_io import read_image
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.server import LiveServer  # noqa: E402  (the tests' real uvicorn server on 127.0.0.1)
+
+CHROMIUM = "/usr/bin/chromium"
+PREFIX = "/__live_vs_upload/"
 
 CAMERA = (640, 480)
 RATE = 15.0
@@ -65,37 +75,129 @@ def live(pipeline, frame: np.ndarray, seconds: float, seed: int) -> str:
     return f"no answer: {r.analysis.quality.reason}"
 
 
+ENGINE_JS = """async ({ lang }) => {
+  const { Engine } = await import('/static/ondevice/engine.js');
+  const bundle = await (await fetch('/api/v1/ondevice')).json();
+  const tables = { [lang]: await (await fetch('/api/v1/messages/' + lang)).json() };
+  window.engine = await Engine.create(bundle, tables);
+}"""
+# one photo: uploaded (engine.diagnose), then its camera picture at RATE frames a second (engine.process) until a
+# result, the hold's "no result yet", or the last frame; each frame gets its own sensor noise (a shifted window of
+# one Gaussian field, floored as numpy's astype does)
+PHOTO_JS = """async ({ i, frames, rate, noise, prefix }) => {
+  const engine = window.engine;
+  const canvasOf = async (url) => {
+    const blob = await (await fetch(url)).blob();
+    const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', imageOrientation: 'from-image' });
+    const c = document.createElement('canvas');
+    c.width = bitmap.width; c.height = bitmap.height;
+    c.getContext('2d').drawImage(bitmap, 0, 0);
+    return c;
+  };
+  const group = (advice) => (advice.see_a_doctor || advice.uncertain ? 'see a doctor' : 'routine');
+  const up = await engine.diagnose(await canvasOf(prefix + 'photo/' + i), 'en');
+  const upload = up.advice ? group(up.advice) : 'no answer: ' + up.quality.reason;
+  const camera = await canvasOf(prefix + 'frame/' + i);
+  const clean = camera.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, camera.width, camera.height);
+  const field = new Float32Array(clean.data.length + 7919);
+  for (let j = 0; j < field.length; j++) {
+    field[j] = noise * Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
+  }
+  const shown = document.createElement('canvas');
+  shown.width = camera.width; shown.height = camera.height;
+  const ctx = shown.getContext('2d', { willReadFrequently: true });
+  engine.reset();
+  let live = null, last = null;
+  for (let k = 0; k < frames && !live; k++) {
+    const frame = new ImageData(clean.width, clean.height), at = Math.floor(Math.random() * 7919);
+    for (let j = 0; j < frame.data.length; j++) {
+      frame.data[j] = (j & 3) === 3 ? 255 : Math.floor(clean.data[j] + field[at + j]);
+    }
+    ctx.putImageData(frame, 0, 0);
+    last = await engine.process(shown, k / rate, 'en');
+    if (last.diagnosis) live = group(last.diagnosis.advice);
+    else if (last.hold.undecided) live = 'no answer: undecided, ' + last.hold.undecided.reason;
+  }
+  return { upload, live: live || 'no answer: ' + last.quality.reason };
+}"""
+
+
+def on_device(samples, seconds: float) -> list[tuple[str, str, str]]:
+    """(domain, upload, live) per photo through the page's own engine in headless Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    from skindoctor.web.app import create_app
+
+    photos = [Path(s.path).read_bytes() for s in samples]
+    frames = [cv2.imencode(".png", cv2.cvtColor(shown_to_camera(read_image(s.path)), cv2.COLOR_RGB2BGR))[1].tobytes()
+              for s in samples]
+
+    def serve(route):
+        kind, i = route.request.url.rsplit("/", 2)[1:]
+        route.fulfill(body=(photos if kind == "photo" else frames)[int(i)], content_type="application/octet-stream")
+
+    rows = []
+    with sync_playwright() as pw, LiveServer(create_app(get_settings(llm_provider="none"))) as server:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(service_workers="block")  # the route must see the page's requests
+        page.route(f"{server.url}{PREFIX}**", serve)
+        page.goto(server.url + "/?run=server")
+        page.evaluate(ENGINE_JS, {"lang": "en"})
+        for i, s in enumerate(samples):
+            r = page.evaluate(PHOTO_JS, {"i": i, "frames": int(seconds * RATE) + 1, "rate": RATE, "noise": NOISE,
+                                         "prefix": PREFIX})
+            rows.append((s.domain, r["upload"], r["live"]))
+        browser.close()
+    return rows
+
+
+def table(mode: str, rows: list[tuple[str, str, str]]) -> list[str]:
+    lines = []
+    for domain in sorted({d for d, _, _ in rows}):
+        part = [(u, v) for d, u, v in rows if d == domain]
+        same = np.mean([(u == v) or (u.startswith("no answer") and v.startswith("no answer")) for u, v in part])
+        no_answer = np.mean([v.startswith("no answer") for _, v in part])
+        lost = sum(v in ("no answer: undecided, lost", "no answer: undecided, no_lesion") for _, v in part)
+        lines.append(f"| {mode} | {domain} | {len(part)} | {same:.0%} | {no_answer:.0%} | {lost} |")
+    return lines
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--split", default="models/split.csv")
     ap.add_argument("--per-domain", type=int, default=100)
     ap.add_argument("--out", default="docs/live_vs_upload.md")
+    ap.add_argument("--modes", nargs="+", choices=("server", "device"), default=["server", "device"])
     args = ap.parse_args()
     pipeline = skindoctor.load()
     seconds = pipeline.confirmer.decide_within + 1.0
     counts = {"dermoscopic": args.per_domain, "phone": args.per_domain}
     samples = split_photos(Path(args.data), Path(args.split), counts)
-    rows = []
-    for i, s in enumerate(samples):
-        photo = read_image(s.path)
-        rows.append((s.domain, upload(pipeline, photo), live(pipeline, shown_to_camera(photo), seconds, i)))
+    results = {}
+    if "server" in args.modes:
+        results["server"] = []
+        for i, s in enumerate(samples):
+            photo = read_image(s.path)
+            results["server"].append((s.domain, upload(pipeline, photo),
+                                      live(pipeline, shown_to_camera(photo), seconds, i)))
+    if "device" in args.modes:
+        results["device"] = on_device(samples, seconds)
     lines = ["# Live camera and upload on the same picture", "",
              f"`python bench/live_vs_upload.py --per-domain {args.per_domain}`: test-split photos uploaded, and shown "
              f"still to a {CAMERA[0]}×{CAMERA[1]} camera (each frame with sensor noise, σ = {NOISE:.0f} levels) at "
-             f"{RATE:.0f} frames a second with the "
-             f"{pipeline.confirmer.hold_seconds:.0f}-second hold (server mode). Same outcome: both send the person to "
-             "a doctor, both say routine care, or both give no answer.", "",
-             "| photos | n | same outcome | live gave no answer | live told the spot is found only now and then |",
-             "|---|---|---|---|---|"]
-    for domain in sorted({d for d, _, _ in rows}):
-        part = [(u, v) for d, u, v in rows if d == domain]
-        same = np.mean([(u == v) or (u.startswith("no answer") and v.startswith("no answer")) for u, v in part])
-        no_answer = np.mean([v.startswith("no answer") for _, v in part])
-        lost = sum(v in ("no answer: undecided, lost", "no answer: undecided, no_lesion") for _, v in part)
-        lines.append(f"| {domain} | {len(part)} | {same:.0%} | {no_answer:.0%} | {lost} |")
-    lines += ["", "Where they differ (upload → live): " + "; ".join(
-        f"{k[0]} → {k[1]} ×{n}" for k, n in Counter((u, v) for _, u, v in rows if u != v).most_common()) + "."]
+             f"{RATE:.0f} frames a second with the {pipeline.confirmer.hold_seconds:.0f}-second hold, in each mode: "
+             "the server's Python pipeline, and the page's on-device engine in headless Chromium. Same outcome: both "
+             "send the person to a doctor, both say routine care, or both give no answer.", "",
+             "| mode | photos | n | same outcome | live gave no answer "
+             "| live told the spot is found only now and then |",
+             "|---|---|---|---|---|---|"]
+    for mode, rows in results.items():
+        lines += table(mode, rows)
+    for mode, rows in results.items():
+        differ = Counter((u, v) for _, u, v in rows if u != v).most_common()
+        lines += ["", f"Where they differ, {mode} (upload → live): "
+                  + ("; ".join(f"{k[0]} → {k[1]} ×{n}" for k, n in differ) if differ else "nowhere") + "."]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

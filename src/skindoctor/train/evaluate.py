@@ -74,12 +74,6 @@ def restore_aspect(image: np.ndarray, aspect: float | None) -> np.ndarray:
     return cv2.resize(image, (round(h * aspect), h), interpolation=cv2.INTER_AREA)
 
 
-def predict_probs(clf: OnnxClassifier, images: list[np.ndarray], batch: int = 64,
-                  centre: bool = True) -> np.ndarray:
-    """Lesion-class probabilities (the reject class removed and renormalised)."""
-    return predict(clf, images, batch, centre)[0]
-
-
 def predict(clf: OnnxClassifier, images: list[np.ndarray], batch: int = 64,
             centre: bool = True, views: int = 1) -> tuple[np.ndarray, np.ndarray]:
     x = center_batch(images, clf.spec) if centre else np.stack([to_tensor(img, clf.spec) for img in images])
@@ -354,15 +348,15 @@ def evaluate_sets(model_dir: str | Path, test: dict[str, list[Sample]], docs_dir
 
 
 def compare_variants(model_dir: str | Path, samples: list[Sample]) -> dict:
-    """fp32 vs int8 on the same photos (centred squares): top-1 agreement and accuracy drop.
-    Read-only: the caller decides whether the card records it."""
+    """fp32 vs int8 on the same photos (centred squares, each judged as the card's views, as the product judges a
+    crop): top-1 agreement and accuracy drop. Read-only: the caller decides whether the card records it."""
     card = load_card(model_dir)
     images = load_images(samples)
-    preds, out = {}, {"images": len(samples)}
+    preds, out = {}, {"images": len(samples), "views": card.views}
     for variant in card.files:
         clf = OnnxClassifier(model_dir, variant=variant, card=card)
         y = np.array([clf.classes.index(s.label) for s in samples])
-        preds[variant] = predict_probs(clf, images).argmax(1)
+        preds[variant] = predict(clf, images, views=card.views)[0].argmax(1)
         out[variant] = {"accuracy": float((preds[variant] == y).mean()),
                         "balanced_accuracy": float(balanced_accuracy_score(y, preds[variant]))}
     if {"fp32", "int8"} <= set(preds):

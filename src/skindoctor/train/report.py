@@ -170,7 +170,9 @@ def render(card: ModelCard) -> str:
     lines += domain_tables(card)
     q = card.metrics.get("int8_vs_fp32")
     if q and "top1_agreement" in q:
-        lines += [f"int8 vs fp32 on {q['images']} test lesion photos (centred squares): top-1 agreement "
+        views = q.get("views", 1)
+        lines += [f"int8 vs fp32 on {q['images']} test lesion photos (centred squares, {views} "
+                  f"view{'s' * (views > 1)} each): top-1 agreement "
                   f"{q['top1_agreement']:.4f} (target ≥ 0.99), accuracy {q['fp32']['accuracy']:.4f} → "
                   f"{q['int8']['accuracy']:.4f} (drop {q['accuracy_drop_points']:.2f} points), balanced accuracy drop "
                   f"{q['balanced_accuracy_drop_points']:.2f} points.", ""]
