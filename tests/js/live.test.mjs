@@ -37,3 +37,13 @@ test("a still picture keeps its lesion box between searches, as the spec's stead
   await engine.process(frame, 3, "en");
   assert.equal(searches, Math.ceil(frames / (reuse + 1)) + 1);  // start over: searched at once
 });
+
+test("a camera frame and an upload both judge the crop as the spec's number of views", async () => {
+  const views = 3, spec = { ...bundle.spec, classifier: { ...bundle.spec.classifier, views } };
+  const model = sureModel(bundle), run = model.run, batches = [];
+  model.run = (feeds) => { batches.push(Object.values(feeds)[0].dims[0]); return run(feeds); };
+  const engine = new Engine(ort, { ...bundle, spec }, tables, model, null), frame = lesionCanvas(160, 120);
+  assert.ok((await engine.process(frame, 0, "en")).box, "the frame's lesion is found");
+  await engine.diagnose(frame, "en");
+  assert.deepEqual(batches, [views, views]);
+});
