@@ -2,7 +2,7 @@
 
 Each photo goes through the product's photo path; on the analysed square, a map "points" where it is hottest, and
 it scores when that point lies inside the lesion's mask. Maps: the classifier's class activation map for its top
-class (5×5 cells, as one view and averaged over mirror views as the product averages its views), the localiser's own
+class (5×5 cells, as one view and averaged over its four mirror views), the localiser's own
 lesion map, and two baselines that know nothing of the picture: the centre of the square, and an even map (its
 score: the share of the square the lesion covers). HAM10000 test split (ISIC masks) and PAD-UFES-20 test split (the
 primary hand-drawn mask).
@@ -97,7 +97,7 @@ def main() -> None:
     lines += [f"| {m} | " + " | ".join(f"{scores[n][m]:.0%}" for n in names) + " |" for m in MAPS]
     beats = all(scores[n][MAPS[1]] > scores[n][MAPS[3]] for n in names)
     lines += ["", "The one-view map leans to one side of the square (its hottest cell is mostly outside the lesion); "
-              "averaging over the mirror views (as the product averages a crop's views) cancels that lean. "
+              "averaging over the four mirror views cancels that lean. "
               + ("It points at the lesion more often than the centre of the square does, so it tells more than the "
                  "crop's framing." if beats else
                  "Even so it never beats the centre of the analysed square, which knows nothing of the picture: the "

@@ -24,7 +24,7 @@ import skindoctor
 from skindoctor.advice.knowledge import load_knowledge
 from skindoctor.advice.triage import triage
 from skindoctor.config import get_settings
-from skindoctor.dev.ondevice import FLAGS, split_photos
+from skindoctor.dev.ondevice import CANVAS_OF_JS, FLAGS, split_photos
 from skindoctor.vision.image_io import read_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,26 +82,25 @@ ENGINE_JS = """async ({ lang }) => {
   window.engine = await Engine.create(bundle, tables);
 }"""
 # one photo: uploaded (engine.diagnose), then its camera picture at RATE frames a second (engine.process) until a
-# result, the hold's "no result yet", or the last frame; each frame gets its own sensor noise (a shifted window of
-# one Gaussian field, floored as numpy's astype does)
+# result, the hold's "no result yet", or the last frame; each frame gets its own sensor noise (a window, at a random
+# shift, of one Gaussian field drawn from a generator seeded with the photo's index), floored as numpy's astype does
 PHOTO_JS = """async ({ i, frames, rate, noise, prefix }) => {
-  const engine = window.engine;
-  const canvasOf = async (url) => {
-    const blob = await (await fetch(url)).blob();
-    const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', imageOrientation: 'from-image' });
-    const c = document.createElement('canvas');
-    c.width = bitmap.width; c.height = bitmap.height;
-    c.getContext('2d').drawImage(bitmap, 0, 0);
-    return c;
+  const engine = window.engine, canvasOf = CANVAS_OF, shifts = 1 << 16;
+  let state = (i + 1) * 0x9e3779b9;
+  const random = () => {  // mulberry32
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const group = (advice) => (advice.see_a_doctor || advice.uncertain ? 'see a doctor' : 'routine');
   const up = await engine.diagnose(await canvasOf(prefix + 'photo/' + i), 'en');
   const upload = up.advice ? group(up.advice) : 'no answer: ' + up.quality.reason;
   const camera = await canvasOf(prefix + 'frame/' + i);
   const clean = camera.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, camera.width, camera.height);
-  const field = new Float32Array(clean.data.length + 7919);
+  const field = new Float32Array(clean.data.length + shifts);
   for (let j = 0; j < field.length; j++) {
-    field[j] = noise * Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
+    field[j] = noise * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   }
   const shown = document.createElement('canvas');
   shown.width = camera.width; shown.height = camera.height;
@@ -109,7 +108,7 @@ PHOTO_JS = """async ({ i, frames, rate, noise, prefix }) => {
   engine.reset();
   let live = null, last = null;
   for (let k = 0; k < frames && !live; k++) {
-    const frame = new ImageData(clean.width, clean.height), at = Math.floor(Math.random() * 7919);
+    const frame = new ImageData(clean.width, clean.height), at = Math.floor(random() * shifts);
     for (let j = 0; j < frame.data.length; j++) {
       frame.data[j] = (j & 3) === 3 ? 255 : Math.floor(clean.data[j] + field[at + j]);
     }
@@ -119,7 +118,7 @@ PHOTO_JS = """async ({ i, frames, rate, noise, prefix }) => {
     else if (last.hold.undecided) live = 'no answer: undecided, ' + last.hold.undecided.reason;
   }
   return { upload, live: live || 'no answer: ' + last.quality.reason };
-}"""
+}""".replace("CANVAS_OF", CANVAS_OF_JS)
 
 
 def on_device(samples, seconds: float) -> list[tuple[str, str, str]]:
@@ -139,15 +138,17 @@ def on_device(samples, seconds: float) -> list[tuple[str, str, str]]:
     rows = []
     with sync_playwright() as pw, LiveServer(create_app(get_settings(llm_provider="none"))) as server:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(service_workers="block")  # the route must see the page's requests
-        page.route(f"{server.url}{PREFIX}**", serve)
-        page.goto(server.url + "/?run=server")
-        page.evaluate(ENGINE_JS, {"lang": "en"})
-        for i, s in enumerate(samples):
-            r = page.evaluate(PHOTO_JS, {"i": i, "frames": int(seconds * RATE) + 1, "rate": RATE, "noise": NOISE,
-                                         "prefix": PREFIX})
-            rows.append((s.domain, r["upload"], r["live"]))
-        browser.close()
+        try:
+            page = browser.new_page(service_workers="block")  # the route must see the page's requests
+            page.route(f"{server.url}{PREFIX}**", serve)
+            page.goto(server.url + "/?run=server")
+            page.evaluate(ENGINE_JS, {"lang": "en"})
+            for i, s in enumerate(samples):
+                r = page.evaluate(PHOTO_JS, {"i": i, "frames": int(seconds * RATE) + 1, "rate": RATE, "noise": NOISE,
+                                             "prefix": PREFIX})
+                rows.append((s.domain, r["upload"], r["live"]))
+        finally:
+            browser.close()
     return rows
 
 

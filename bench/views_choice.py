@@ -4,8 +4,8 @@ For 1, 2 and 4 views (as is; left-right; upside-down and both, ``classifier.VIEW
 through the product's photo path (``evaluate.score``): smartphone and dermoscopic lesion photos and the wide-field
 frames (``bench/widefield_sets.py --part val``). Reported per set: balanced accuracy of the pipeline crop, macro
 AUC, ECE, the malignant score's AUC, and the benign photos sent to a doctor at the malignant threshold that keeps
-sensitivity ≥ 0.97 in every set (chosen here on these same sets, as ``evaluate`` does). Beside them: the classifier's
-own time for one crop as that many views (int8, 1 thread, one batch), since a live frame pays it on every frame.
+sensitivity ≥ 0.97 on the phone and dermoscopic sets (chosen on them, as ``evaluate`` chooses it). Beside them: the
+classifier's own time for one crop as that many views (int8, 1 thread, one batch): a live frame pays it every frame.
 
     python bench/views_choice.py [--model-dir models]
 """
@@ -21,24 +21,19 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
+import presence_choice  # bench/, beside this script
 from skindoctor import load
 from skindoctor.config import get_settings
 from skindoctor.model_card import load_card
-from skindoctor.train.collection import read_collection, read_labelled_set
-from skindoctor.train.data import read_split
 from skindoctor.train.evaluate import expected_calibration_error, malignant_threshold, photos, score
 
 CHOICES = (1, 2, 4)
 
 
 def validation_sets(data: Path, split_csv: Path, runs: Path) -> dict[str, list]:
-    samples = read_collection(data)
-    split = read_split(samples, split_csv)
-    val = [s for s in samples if split[str(s.path)] == "val"]
-    sets = {d: [s for s in val if s.domain == d] for d in ("phone", "dermoscopic")}
-    sets["dermoscopic"] = sets["dermoscopic"][::2]
-    sets["widefield"] = read_labelled_set(runs / "eval-sets" / "widefield_val", "widefield")
-    return sets
+    """The lesion sets of ``presence_choice``'s validation pictures (dermoscopic: a third)."""
+    sets = presence_choice.validation_sets(data, split_csv, runs)
+    return {name: sets[name] for name in ("phone", "dermoscopic", "widefield")}
 
 
 def pipeline_with_views(model_dir: Path, views: int, tmp: Path):
@@ -83,7 +78,8 @@ def measure(model_dir: Path, sets: dict[str, tuple[list, list]], views: int) -> 
                          "macro_auc": float(roc_auc_score(y, sub, multi_class="ovr", labels=present)),
                          "ece": expected_calibration_error(probs, y)[0],
                          "malignant_auc": float(roc_auc_score(is_mal, mal))}
-        threshold = min(malignant_threshold(m, b) for m, b in scored.values())
+        # as evaluate chooses it: on the photo domains; the wide-field frames only show what it does to them
+        threshold = min(malignant_threshold(*scored[name]) for name in ("phone", "dermoscopic"))
         row["malignant_threshold"] = threshold
         for name, (mal, is_mal) in scored.items():
             row[name]["benign_to_doctor"] = float((mal[~is_mal] >= threshold).mean())
@@ -95,7 +91,8 @@ def report(rows: dict[int, dict]) -> str:
     lines = ["# One view of a crop or several", "",
              "Made by `python bench/views_choice.py` on the **validation** parts only, through the product's photo "
              "path. Each cell: balanced accuracy / macro AUC / ECE / malignant AUC / benign photos sent to a doctor "
-             "at the malignant threshold keeping sensitivity ≥ 0.97 in every set. *crop ms*: the int8 classifier on "
+             "at the malignant threshold keeping sensitivity ≥ 0.97 on the phone and dermoscopic sets (as `evaluate` "
+             "chooses it; the wide-field frames did not choose it). *crop ms*: the int8 classifier on "
              "one crop as that many views, one batch, 1 thread (a live frame pays it once per frame).", "",
              "| views | crop ms | malignant threshold | "
              + " | ".join(f"{n} ({rows[1][n]['n']})" for n in names) + " |",

@@ -20,6 +20,15 @@ from ..vision.localize import Box
 PHOTO_PATH = "/__parity/"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]
+# a fetched image file drawn on a canvas, as the page draws an upload (no colour conversion, EXIF orientation)
+CANVAS_OF_JS = """async (url) => {
+    const blob = await (await fetch(url)).blob();
+    const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', imageOrientation: 'from-image' });
+    const canvas = document.createElement('canvas');
+    canvas.width = bitmap.width; canvas.height = bitmap.height;
+    canvas.getContext('2d').drawImage(bitmap, 0, 0);
+    return canvas;
+  }"""
 ENGINE_JS = """async ({ n, prefix, lang }) => {
   const { Engine } = await import('/static/ondevice/engine.js');
   const bundle = await (await fetch('/api/v1/ondevice')).json();
@@ -28,18 +37,14 @@ ENGINE_JS = """async ({ n, prefix, lang }) => {
   const engine = await Engine.create(bundle, tables);
   const out = [];
   const started = performance.now();
+  const canvasOf = CANVAS_OF;
   for (let i = 0; i < n; i++) {
-    const blob = await (await fetch(prefix + i)).blob();
-    const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', imageOrientation: 'from-image' });
-    const canvas = document.createElement('canvas');
-    canvas.width = bitmap.width; canvas.height = bitmap.height;
-    canvas.getContext('2d').drawImage(bitmap, 0, 0);
-    const r = await engine.diagnose(canvas, lang);
+    const r = await engine.diagnose(await canvasOf(prefix + i), lang);
     out.push({ reason: r.quality.reason, top: r.top_class, probabilities: r.probabilities, box: r.box,
                urgency: r.urgency, see_doctor: r.advice ? r.advice.see_a_doctor || r.advice.uncertain : null });
   }
   return { answers: out, ms: performance.now() - started, model_ms: engine.stats.modelMs };
-}"""
+}""".replace("CANVAS_OF", CANVAS_OF_JS)
 
 
 def split_photos(data: Path, split: Path, counts: dict[str, int], part: str = "test") -> list:
