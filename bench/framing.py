@@ -22,11 +22,11 @@ from tests.server import LiveServer
 
 from skindoctor.config import get_settings
 from skindoctor.dev.clips import Segment, write_y4m
+from skindoctor.dev.ondevice import CHROMIUM
 from skindoctor.train.collection import read_pad_ufes
 from skindoctor.train.data import load_rgb, read_ham10000, read_split
 from skindoctor.web.app import create_app
 
-CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
 
 

@@ -24,14 +24,13 @@ import skindoctor
 from skindoctor.advice.knowledge import load_knowledge
 from skindoctor.advice.triage import triage
 from skindoctor.config import get_settings
-from skindoctor.dev.ondevice import CANVAS_OF_JS, FLAGS, split_photos
+from skindoctor.dev.ondevice import CANVAS_OF_JS, CHROMIUM, ENGINE_OF_JS, FLAGS, split_photos
 from skindoctor.vision.image_io import read_image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from tests.server import LiveServer  # noqa: E402  (the tests' real uvicorn server on 127.0.0.1)
 
-CHROMIUM = "/usr/bin/chromium"
 PREFIX = "/__live_vs_upload/"
 
 CAMERA = (640, 480)
@@ -76,11 +75,9 @@ def live(pipeline, frame: np.ndarray, seconds: float, seed: int) -> str:
 
 
 ENGINE_JS = """async ({ lang }) => {
-  const { Engine } = await import('/static/ondevice/engine.js');
-  const bundle = await (await fetch('/api/v1/ondevice')).json();
-  const tables = { [lang]: await (await fetch('/api/v1/messages/' + lang)).json() };
-  window.engine = await Engine.create(bundle, tables);
-}"""
+  const engineOf = ENGINE_OF;
+  window.engine = await engineOf(lang);
+}""".replace("ENGINE_OF", ENGINE_OF_JS)
 # one photo: uploaded (engine.diagnose), then its camera picture at RATE frames a second (engine.process) until a
 # result, the hold's "no result yet", or the last frame; each frame gets its own sensor noise (a window, at a random
 # shift, of one Gaussian field drawn from a generator seeded with the photo's index), floored as numpy's astype does

@@ -24,7 +24,7 @@ from playwright.sync_api import sync_playwright
 import skindoctor
 from skindoctor.config import get_settings
 from skindoctor.dev.clips import Segment, write_y4m
-from skindoctor.dev.ondevice import FLAGS, live_run, photo_parity, split_photos
+from skindoctor.dev.ondevice import CHROMIUM, FLAGS, live_run, photo_parity, split_photos
 from skindoctor.web import browser_runtime
 from skindoctor.web.app import create_app
 
@@ -33,7 +33,6 @@ sys.path.insert(0, str(ROOT))
 from tests.lesions import Key, steady_lesions  # noqa: E402  (the lesion the browser tests show the camera)
 from tests.server import LiveServer  # noqa: E402  (the tests' real uvicorn server on 127.0.0.1)
 
-CHROMIUM = "/usr/bin/chromium"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 
 

@@ -20,8 +20,7 @@ from pathlib import Path
 from skindoctor import load
 from skindoctor.config import get_settings
 from skindoctor.model_card import load_card
-from skindoctor.train.collection import extend_split, read_collection, read_labelled_set
-from skindoctor.train.data import split_names
+from skindoctor.train.collection import apply_split, read_collection, read_labelled_set
 from skindoctor.vision.image_io import read_image
 
 CANDIDATES = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -30,7 +29,7 @@ MAX_MALIGNANT_AWAY, MIN_EVERYDAY_AWAY = 0.02, 0.98
 
 def validation_sets(data: Path, split_csv: Path, runs: Path) -> dict[str, list]:
     samples = read_collection(data) + read_labelled_set(runs / "phone_skin", "phone_skin")
-    split = extend_split(samples, split_names(split_csv))  # a regenerated set's new square goes with its patient
+    split = apply_split(samples, split_csv)
     val = [s for s in samples if split[str(s.path)] == "val"]
     sets = {d: [s for s in val if s.domain == d] for d in ("phone", "dermoscopic", "nonlesion", "phone_skin")}
     sets["dermoscopic"] = sets["dermoscopic"][::3]  # a third is plenty: dermoscopic photos are rarely turned away

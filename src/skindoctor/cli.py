@@ -251,22 +251,13 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def _split(samples: list, split_csv: str) -> dict[str, str]:
-    """path → part from a split file, as training applies it: an image the file does not list (a regenerated set's
-    new square) goes where its patient or lesion goes."""
-    from .train.collection import extend_split
-    from .train.data import split_names
-
-    return extend_split(samples, split_names(split_csv))
-
-
 def cmd_export(args) -> int:
-    from .train.collection import EVERYDAY
+    from .train.collection import EVERYDAY, apply_split
     from .train.export import export, export_images
     from .train.provenance import card_extra
 
     samples = _load_samples(args)
-    split = _split(samples, args.split)
+    split = apply_split(samples, args.split)
     calibration, val, quant_check = export_images(samples, split, args.calibration_images)
     extra = card_extra(Path(args.data[0] if args.data else DEFAULT_DATA))
     parts = [[s for s in samples if split[str(s.path)] == part] for part in ("train", "val")]
@@ -282,12 +273,13 @@ def cmd_evaluate(args) -> int:
     Without: the whole labelled set is one external test set, scored with the card's thresholds."""
     from .model_card import load_card
     from .train import report
+    from .train.collection import apply_split
     from .train.evaluate import by_domain, compare_variants, evaluate_sets
 
     samples = _load_samples(args)
     aspect = _aspect(args.aspect)
     if args.split:
-        split = _split(samples, args.split)
+        split = apply_split(samples, args.split)
         val = by_domain([s for s in samples if split[str(s.path)] == "val"])
         test = {"_".join(filter(None, (args.name or d, "test"))): v for d, v in
                 by_domain([s for s in samples if split[str(s.path)] == "test"]).items()}

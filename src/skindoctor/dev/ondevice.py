@@ -18,6 +18,7 @@ from ..vision.image_io import read_image
 from ..vision.localize import Box
 
 PHOTO_PATH = "/__parity/"
+CHROMIUM = "/usr/bin/chromium"  # Debian's build (Playwright downloads no browser here)
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
          "--disable-sync", "--no-first-run"]
 # a fetched image file drawn on a canvas, as the page draws an upload (no colour conversion, EXIF orientation)
@@ -29,22 +30,26 @@ CANVAS_OF_JS = """async (url) => {
     canvas.getContext('2d').drawImage(bitmap, 0, 0);
     return canvas;
   }"""
+# the page's engine, built from the server's spec and the messages of ``lang`` (English too, the fallback)
+ENGINE_OF_JS = """async (lang) => {
+    const { Engine } = await import('/static/ondevice/engine.js');
+    const bundle = await (await fetch('/api/v1/ondevice')).json();
+    const tables = { [lang]: await (await fetch('/api/v1/messages/' + lang)).json() };
+    if (lang !== 'en') tables.en = await (await fetch('/api/v1/messages/en')).json();
+    return Engine.create(bundle, tables);
+  }"""
 ENGINE_JS = """async ({ n, prefix, lang }) => {
-  const { Engine } = await import('/static/ondevice/engine.js');
-  const bundle = await (await fetch('/api/v1/ondevice')).json();
-  const tables = { [lang]: await (await fetch('/api/v1/messages/' + lang)).json() };
-  if (lang !== 'en') tables.en = await (await fetch('/api/v1/messages/en')).json();
-  const engine = await Engine.create(bundle, tables);
+  const engineOf = ENGINE_OF, canvasOf = CANVAS_OF;
+  const engine = await engineOf(lang);
   const out = [];
   const started = performance.now();
-  const canvasOf = CANVAS_OF;
   for (let i = 0; i < n; i++) {
     const r = await engine.diagnose(await canvasOf(prefix + i), lang);
     out.push({ reason: r.quality.reason, top: r.top_class, probabilities: r.probabilities, box: r.box,
                urgency: r.urgency, see_doctor: r.advice ? r.advice.see_a_doctor || r.advice.uncertain : null });
   }
   return { answers: out, ms: performance.now() - started, model_ms: engine.stats.modelMs };
-}""".replace("CANVAS_OF", CANVAS_OF_JS)
+}""".replace("ENGINE_OF", ENGINE_OF_JS).replace("CANVAS_OF", CANVAS_OF_JS)
 
 
 def split_photos(data: Path, split: Path, counts: dict[str, int], part: str = "test") -> list:

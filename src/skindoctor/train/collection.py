@@ -13,7 +13,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
-from .data import Sample, read_csv, read_ham10000, read_split, split_by_group
+from .data import Sample, read_csv, read_ham10000, read_split, split_by_group, split_names
 
 NONLESION = "nolesion"  # the class for everyday photos and skin without a lesion
 EVERYDAY = "nonlesion"  # the domain of everyday photos: no skin in view
@@ -154,3 +154,9 @@ def extend_split(samples: list[Sample], known: dict[str, str], seed: int = 0) ->
     if fresh:
         split.update(split_collection(fresh, seed=seed))
     return split
+
+
+def apply_split(samples: list[Sample], split_csv: str | Path, seed: int = 0) -> dict[str, str]:
+    """path → part from a split file, as training applies it (``extend_split``): an image the file does not list (a
+    regenerated set's new square) goes where its patient or lesion goes."""
+    return extend_split(samples, split_names(split_csv), seed)
