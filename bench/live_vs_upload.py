@@ -1,6 +1,6 @@
 """Do a live camera and an upload agree on the same picture? → docs/live_vs_upload.md.
 
-Each test photo is uploaded (``Pipeline.analyse``) and shown still to a 640×480 camera (the photo filling the view,
+Each test photo is uploaded (``Pipeline.analyse``) and shown still to a 640×480 camera (framed each way of ``FRAMINGS``,
 at 15 frames a second through ``Pipeline.process`` with its hold, until a result or the hold's decide time). The
 outcome compared is what a person is sent to do: see a doctor (any "see a doctor" urgency, or uncertain), routine
 care, or no answer (with the reason). In both modes: the server's Python pipeline, and the page's on-device
@@ -8,6 +8,7 @@ engine (ondevice/engine.js in headless Chromium, ``diagnose`` for the upload and
 camera, the same 640×480 picture with its own sensor noise).
 
     python bench/live_vs_upload.py [--data ../shared/data] [--per-domain 100] [--modes server device]
+        [--framings fill whole screen]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import skindoctor
 from skindoctor.advice.knowledge import load_knowledge
 from skindoctor.advice.triage import triage
 from skindoctor.config import get_settings
+from skindoctor.dev.clips import FRAMINGS, shown_to_camera
 from skindoctor.dev.ondevice import CANVAS_OF_JS, CHROMIUM, ENGINE_OF_JS, FLAGS, split_photos
 from skindoctor.vision.image_io import read_image
 
@@ -36,15 +38,6 @@ PREFIX = "/__live_vs_upload/"
 CAMERA = (640, 480)
 RATE = 15.0
 NOISE = 2.0  # a camera's sensor noise, in 8-bit levels (as dev/clips.py renders frames)
-
-
-def shown_to_camera(photo: np.ndarray, size=CAMERA) -> np.ndarray:
-    """The photo filling a camera's view (scaled to cover it, centred)."""
-    w, h = size
-    f = max(w / photo.shape[1], h / photo.shape[0])
-    big = cv2.resize(photo, (round(photo.shape[1] * f), round(photo.shape[0] * f)), interpolation=cv2.INTER_LINEAR)
-    y0, x0 = (big.shape[0] - h) // 2, (big.shape[1] - w) // 2
-    return np.ascontiguousarray(big[y0:y0 + h, x0:x0 + w])
 
 
 def group(pipeline, probs: np.ndarray, not_lesion: float) -> str:
@@ -118,14 +111,15 @@ PHOTO_JS = """async ({ i, frames, rate, noise, prefix }) => {
 }""".replace("CANVAS_OF", CANVAS_OF_JS)
 
 
-def on_device(samples, seconds: float) -> list[tuple[str, str, str]]:
+def on_device(samples, seconds: float, framing: str) -> list[tuple[str, str, str]]:
     """(domain, upload, live) per photo through the page's own engine in headless Chromium."""
     from playwright.sync_api import sync_playwright
 
     from skindoctor.web.app import create_app
 
     photos = [Path(s.path).read_bytes() for s in samples]
-    frames = [cv2.imencode(".png", cv2.cvtColor(shown_to_camera(read_image(s.path)), cv2.COLOR_RGB2BGR))[1].tobytes()
+    frames = [cv2.imencode(".png", cv2.cvtColor(shown_to_camera(read_image(s.path), framing=framing),
+                                                       cv2.COLOR_RGB2BGR))[1].tobytes()
               for s in samples]
 
     def serve(route):
@@ -149,14 +143,14 @@ def on_device(samples, seconds: float) -> list[tuple[str, str, str]]:
     return rows
 
 
-def table(mode: str, rows: list[tuple[str, str, str]]) -> list[str]:
+def table(mode: str, framing: str, rows: list[tuple[str, str, str]]) -> list[str]:
     lines = []
     for domain in sorted({d for d, _, _ in rows}):
         part = [(u, v) for d, u, v in rows if d == domain]
         same = np.mean([(u == v) or (u.startswith("no answer") and v.startswith("no answer")) for u, v in part])
         no_answer = np.mean([v.startswith("no answer") for _, v in part])
         lost = sum(v in ("no answer: undecided, lost", "no answer: undecided, no_lesion") for _, v in part)
-        lines.append(f"| {mode} | {domain} | {len(part)} | {same:.0%} | {no_answer:.0%} | {lost} |")
+        lines.append(f"| {mode} | {framing} | {domain} | {len(part)} | {same:.0%} | {no_answer:.0%} | {lost} |")
     return lines
 
 
@@ -167,6 +161,7 @@ def main() -> None:
     ap.add_argument("--per-domain", type=int, default=100)
     ap.add_argument("--out", default="docs/live_vs_upload.md")
     ap.add_argument("--modes", nargs="+", choices=("server", "device"), default=["server", "device"])
+    ap.add_argument("--framings", nargs="+", choices=tuple(FRAMINGS), default=list(FRAMINGS))
     args = ap.parse_args()
     pipeline = skindoctor.load()
     seconds = pipeline.confirmer.decide_within + 1.0
@@ -174,27 +169,31 @@ def main() -> None:
     samples = split_photos(Path(args.data), Path(args.split), counts)
     results = {}
     if "server" in args.modes:
-        results["server"] = []
-        for i, s in enumerate(samples):
-            photo = read_image(s.path)
-            results["server"].append((s.domain, upload(pipeline, photo),
-                                      live(pipeline, shown_to_camera(photo), seconds, i)))
+        photos = [read_image(s.path) for s in samples]
+        uploads = [upload(pipeline, photo) for photo in photos]
+        for framing in args.framings:
+            results["server", framing] = [
+                (s.domain, u, live(pipeline, shown_to_camera(photo, framing=framing), seconds, i))
+                for i, (s, photo, u) in enumerate(zip(samples, photos, uploads))]
     if "device" in args.modes:
-        results["device"] = on_device(samples, seconds)
+        for framing in args.framings:
+            results["device", framing] = on_device(samples, seconds, framing)
     lines = ["# Live camera and upload on the same picture", "",
              f"`python bench/live_vs_upload.py --per-domain {args.per_domain}`: test-split photos uploaded, and shown "
              f"still to a {CAMERA[0]}×{CAMERA[1]} camera (each frame with sensor noise, σ = {NOISE:.0f} levels) at "
              f"{RATE:.0f} frames a second with the {pipeline.confirmer.hold_seconds:.0f}-second hold, in each mode: "
              "the server's Python pipeline, and the page's on-device engine in headless Chromium. Same outcome: both "
              "send the person to a doctor, both say routine care, or both give no answer.", "",
-             "| mode | photos | n | same outcome | live gave no answer "
+             "How the photo sits in the camera's view:", "",
+             *(f"- *{name}*: {what}" for name, what in FRAMINGS.items() if name in args.framings), "",
+             "| mode | framing | photos | n | same outcome | live gave no answer "
              "| live told the spot is found only now and then |",
-             "|---|---|---|---|---|---|"]
-    for mode, rows in results.items():
-        lines += table(mode, rows)
-    for mode, rows in results.items():
+             "|---|---|---|---|---|---|---|"]
+    for (mode, framing), rows in results.items():
+        lines += table(mode, framing, rows)
+    for (mode, framing), rows in results.items():
         differ = Counter((u, v) for _, u, v in rows if u != v).most_common()
-        lines += ["", f"Where they differ, {mode} (upload → live): "
+        lines += ["", f"Where they differ, {mode}, {framing} (upload → live): "
                   + ("; ".join(f"{k[0]} → {k[1]} ×{n}" for k, n in differ) if differ else "nowhere") + "."]
     Path(args.out).write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -50,7 +50,7 @@ class FrameSearchOnly:
     def locate(self, frame, small=None):
         return self.localizer.locate(frame, small)
 
-    def look_wider(self, frame):
+    def look_wider(self, frame, skin=None):
         return Localization(None, 0.0, 0.0)
 
 

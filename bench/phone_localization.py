@@ -60,7 +60,7 @@ class AsTheProductLooks:
         found = self.localizer.locate(image, small)
         if found.box is None and self.wider and self.gate.check_frame(small).ok:
             self.closer += 1
-            found = self.localizer.look_wider(image)
+            found = self.localizer.look_wider(image, self.gate.skin_part(small, image.shape[1], image.shape[0]))
         return found.box
 
 

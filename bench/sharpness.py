@@ -12,21 +12,18 @@ camera that it refuses, and the share of camera frames blurred as when focus is 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 import skindoctor
-from skindoctor.dev.clips import Segment, frames
+from skindoctor.dev.clips import Segment, frames, shown_to_camera
 from skindoctor.dev.ondevice import split_photos
 from skindoctor.vision.image_io import read_image
 from skindoctor.vision.localize import square_crop, working_copy
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from bench.live_vs_upload import shown_to_camera  # noqa: E402  (the still photo in a camera's view)
 
 
 def crop_of(pipeline, image: np.ndarray) -> np.ndarray | None:

@@ -342,6 +342,51 @@ def test_a_spot_small_in_a_wide_picture_is_found_closer_up(test_split_samples):
     assert learned.look_wider(blank).box is None
 
 
+def test_the_skin_part_is_the_skin_pixels_rectangle_when_it_leaves_much_of_the_frame_out():
+    from skindoctor.vision.localize import working_copy
+    from skindoctor.vision.quality import QualityGate
+
+    gate = QualityGate()
+    frame = np.full((480, 640, 3), 40, np.uint8)  # a dark surround ...
+    frame[60:420, 200:560] = (200, 150, 130)  # ... around skin
+    part = gate.skin_part(working_copy(frame), 640, 480)
+    assert part is not None and abs(part.x0 - 200) <= 10 and abs(part.x1 - 560) <= 10
+    assert abs(part.y0 - 60) <= 10 and abs(part.y1 - 420) <= 10
+    frame[:] = (200, 150, 130)  # skin everywhere: nothing to look at apart
+    assert gate.skin_part(working_copy(frame), 640, 480) is None
+    frame[:] = 40  # no skin at all
+    assert gate.skin_part(working_copy(frame), 640, 480) is None
+
+
+@needs_ham
+def test_a_photo_on_a_dark_surround_is_searched_within_its_skin(test_split_samples):
+    """A held-out lesion photo shown small on a dark surround (a phone held up to the camera): the second search
+    looks at the skin's part alone and boxes the lesion inside it, in frame pixels, before any tiles."""
+    from skindoctor.train.localizer import load_photos
+    from skindoctor.vision.localize import Box, look_wider, mask_box, working_copy
+    from skindoctor.vision.quality import QualityGate
+
+    spec = load_card(MODELS).localizer.model_copy(update={"look_closer": False})
+    learned, gate = SegmentLocalizer(MODELS, spec), QualityGate()
+    rng = np.random.default_rng(5)
+    found = 0
+    photos = load_photos(test_split_samples[:12])
+    for photo in photos:
+        frame = np.full((480, 640, 3), 40, np.uint8)
+        x0, y0 = int(rng.integers(0, 280)), int(rng.integers(0, 210))
+        frame[y0:y0 + 270, x0:x0 + 360] = cv2.resize(photo.image, (360, 270), interpolation=cv2.INTER_AREA)
+        truth = mask_box(cv2.resize(photo.mask, (360, 270), interpolation=cv2.INTER_NEAREST))
+        part = gate.skin_part(working_copy(frame), 640, 480)
+        assert part is not None and part.iou(Box(x0, y0, x0 + 360, y0 + 270)) >= 0.8
+        loc = look_wider(learned, frame, part)
+        assert learned.wider_looks == 0  # the closer look is off: only the skin's part was searched
+        if loc.box is not None:
+            assert part.x0 <= loc.box.x0 < loc.box.x1 <= part.x1 and part.y0 <= loc.box.y0 < loc.box.y1 <= part.y1
+            found += loc.box.iou(Box(truth.x0 + x0, truth.y0 + y0, truth.x1 + x0, truth.y1 + y0)) >= 0.3
+    assert found >= 0.6 * len(photos), found
+    assert look_wider(learned, frame).box is None  # without a skin part, and no closer look: nothing
+
+
 def test_the_gate_asks_for_a_closer_picture_by_the_spots_size_in_pixels():
     from skindoctor.vision.localize import Box, Localization
     from skindoctor.vision.quality import Quality, QualityGate

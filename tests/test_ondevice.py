@@ -141,6 +141,42 @@ def test_browser_looks_closer_up_like_the_python_runtime(pw, tmp_path):
     assert report["box_iou_mean"] >= 0.95
 
 
+@needs_collection
+def test_browser_looks_within_the_skin_like_the_python_runtime(pw, tmp_path):
+    """Phone test photos shown on a dark surround (a phone held up to the camera), where the frame search often
+    finds nothing: the same search of the skin's part alone, the same answer."""
+    from types import SimpleNamespace
+
+    import cv2
+
+    import skindoctor
+    from skindoctor.dev.clips import shown_to_camera
+    from skindoctor.vision.image_io import read_image
+    from skindoctor.vision.localize import working_copy
+
+    settings = get_settings(llm_provider="none", localizer="learned")
+    pipeline = skindoctor.load(settings=settings)
+    frames = [shown_to_camera(read_image(s.path), framing="screen")
+              for s in split_photos(DATA, SPLIT, {"phone": 120})]
+    missed = [pipeline.localizer.locate(f, working_copy(f)).box is None for f in frames]
+    chosen = [f for f, m in zip(frames, missed) if m][:10] + [f for f, m in zip(frames, missed) if not m][:6]
+    samples = []
+    for i, frame in enumerate(chosen):
+        path = tmp_path / f"screen-{i}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        samples.append(SimpleNamespace(path=path, domain="screen"))
+    found_within = sum(pipeline.analyse(f).box is not None for f, m in zip(frames, missed) if m)
+    assert sum(missed) >= 3 and found_within >= 3  # the search within the skin is what is compared here
+    browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+    with LiveServer(create_app(settings)) as server:
+        page = browser.new_page(service_workers="block")
+        report = photo_parity(page, server.url, samples, pipeline)
+    browser.close()
+    print({k: v for k, v in report.items() if k != "disagreements"}, "missed by the frame search:", sum(missed))
+    assert report["outcome_agreement"] >= 0.95, report["disagreements"]
+    assert report["box_iou_mean"] >= 0.95
+
+
 @pytest.fixture(scope="module")
 def nv_clip(tmp_path_factory, classifier, test_split_samples):
     from skindoctor.stream.pipeline import Pipeline

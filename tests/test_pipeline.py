@@ -176,7 +176,7 @@ class _FindsOnlyCloserUp:
 
         return Localization(None, 0.0, 0.0)
 
-    def look_wider(self, frame):
+    def look_wider(self, frame, skin=None):
         from skindoctor.vision.localize import Box, Localization
 
         self.closer += 1

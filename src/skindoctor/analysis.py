@@ -42,8 +42,8 @@ def analyse(frame: np.ndarray, classifier: Classifier, localizer: Localizer, spe
         return Analysis(quality)
     refused = Quality(False, "no_skin", quality.metrics) if skin_doubt else None
     loc = localizer.locate(frame, small)
-    if loc.box is None and quality.ok:  # skin in view and no spot found: a small one is looked for closer up
-        loc = look_wider(localizer, frame)
+    if loc.box is None and quality.ok:  # skin in view and no spot found: the skin alone, then closer up
+        loc = look_wider(localizer, frame, gate.skin_part(small, frame.shape[1], frame.shape[0]))
     square = view = crop_box = None
     if loc.box is not None:
         crop, crop_box = square_crop(frame, loc.box, spec.crop)

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import test from "node:test";
 
 import {
-  checkFrame, checkLesion, locateByColour, resizeArea, resizeLinear, resizeSquare, squareCrop, workingCopy,
+  checkFrame, checkLesion, locateByColour, resizeArea, resizeLinear, resizeSquare, skinPart, squareCrop, workingCopy,
 } from "../../src/skindoctor/web/static/ondevice/vision.js";
 import { agree, differences, digestOf, golden, picture } from "./parity.mjs";
 
@@ -25,13 +25,14 @@ function analyse(frame, spec) {  // Engine.analyse's steps up to the classifier,
   }
   const lesion = checkLesion({ ok: true, reason: "ok", metrics: quality.metrics }, loc, view, spec.gate);
   return { small: digestOf(small), frame_quality: quality, loc, crop_box: cropBox, square: square && digestOf(square),
-    lesion_quality: lesion };
+    lesion_quality: lesion, skin_part: skinPart(small, frame.width, frame.height, spec.gate) };
 }
 const answers = frames.map(({ in: c }) => analyse(picture(c.frame), c.spec === "altered" ? { ...bundle.spec, ...altered } : bundle.spec));
 
 test("frames: the same gate reasons, lesion boxes and crops; measurements within 1 %", () => {
   assert.equal(bundle.spec.localizer.name, "colour");
-  const decisions = (a) => ({ frame: a.frame_quality.reason, box: a.loc.box, crop: a.crop_box, lesion: a.lesion_quality.reason });
+  const decisions = (a) => ({ frame: a.frame_quality.reason, box: a.loc.box, crop: a.crop_box, lesion: a.lesion_quality.reason,
+    skin: a.skin_part });
   const measured = (a) => ({ frame: a.frame_quality.metrics, lesion: a.lesion_quality.metrics, loc: a.loc });
   const wrong = frames.flatMap(({ in: c, out: py }, i) => [
     ...differences(decisions(py), decisions(answers[i]), c.name),

@@ -1,7 +1,7 @@
 """Camera-like clips from still lesion photos: a lesion on skin, moving, changing light, blurring.
 
 Used by the tests, the benchmark and the browser's fake camera (``.y4m``): real lesion images,
-shown the way a hand-held camera would show them.
+shown the way a hand-held camera would show them; ``shown_to_camera``: a still photo in a camera's view.
 """
 
 from __future__ import annotations
@@ -16,6 +16,28 @@ import numpy as np
 from ..train.composite import feather
 
 FRAME_SIZE = (640, 480)
+
+
+FRAMINGS = {  # how the still photo sits in the camera's view
+    "fill": "filling the view, centred (a square photo loses a quarter of its height)",
+    "whole": "whole in view, its edge pixels continued to the view's sides (nothing cut, nothing new)",
+    "screen": "whole in view on a dark surround, as a photo on a phone held up to the camera",
+}
+SURROUND = 40  # the "screen" framing's surround, in 8-bit levels
+
+
+def shown_to_camera(photo: np.ndarray, size=FRAME_SIZE, framing: str = "fill") -> np.ndarray:
+    """The photo in a camera's view, centred, as ``FRAMINGS`` says."""
+    w, h = size
+    f = (max if framing == "fill" else min)(w / photo.shape[1], h / photo.shape[0])
+    big = cv2.resize(photo, (round(photo.shape[1] * f), round(photo.shape[0] * f)), interpolation=cv2.INTER_LINEAR)
+    if framing == "fill":
+        y0, x0 = (big.shape[0] - h) // 2, (big.shape[1] - w) // 2
+        return np.ascontiguousarray(big[y0:y0 + h, x0:x0 + w])
+    top, left = (h - big.shape[0]) // 2, (w - big.shape[1]) // 2
+    border = cv2.BORDER_REPLICATE if framing == "whole" else cv2.BORDER_CONSTANT
+    return cv2.copyMakeBorder(big, top, h - big.shape[0] - top, left, w - big.shape[1] - left, border,
+                              value=(SURROUND,) * 3)
 
 
 @dataclass(frozen=True)

@@ -94,9 +94,11 @@ def picture(s: dict) -> np.ndarray:
     return img
 
 
-def synthetic(size, skin, spots=(), noise=0.0, light=(1.0, 1.0), vignette=0.0, hairs=0, blur=0.0, seed=0):
+def synthetic(size, skin, spots=(), noise=0.0, light=(1.0, 1.0), vignette=0.0, hairs=0, blur=0.0, seed=0,
+              surround=None):
     """A frame of skin (RGB) lit from one side, with soft-edged ``spots`` ((cx, cy, ax, ay) as shares of the width
-    and height, angle, RGB), dark vignette corners, hairs, focus blur and sensor noise."""
+    and height, angle, RGB), dark vignette corners, hairs, focus blur and sensor noise; ``surround``: (x0, y0, x1,
+    y1) as shares, the skin only there and a dark grey around it (a photo on a screen held up to the camera)."""
     w, h = size
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w]
@@ -116,6 +118,11 @@ def synthetic(size, skin, spots=(), noise=0.0, light=(1.0, 1.0), vignette=0.0, h
     if blur:
         img = cv2.GaussianBlur(img, (0, 0), blur)
     img = img + rng.normal(0, noise, img.shape) if noise else img
+    if surround is not None:
+        x0, y0, x1, y1 = (round(a * b) for a, b in zip(surround, (w, h, w, h)))
+        inside = img[y0:y1, x0:x1].copy()
+        img[:] = 40.0
+        img[y0:y1, x0:x1] = inside
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
 
@@ -155,6 +162,9 @@ FRAMES = [  # (what it shows, size, synthetic(...) arguments): every gate reason
     ("not skin: blue", (160, 120), dict(skin=(60, 90, 170), spots=[(CENTRE, 0, (20, 30, 60))])),
     ("not skin: grey", (160, 120), dict(skin=(128, 128, 128), spots=[(CENTRE, 0, (60, 60, 60))])),
     ("not skin: green", (120, 90), dict(skin=(70, 150, 60), noise=1.0)),
+    ("on a dark surround", (160, 120), dict(skin=SKIN[1], spots=[(CENTRE, 0, BROWN)], surround=(0.125, 0, 0.875, 1))),
+    ("skin in one corner", (131, 97), dict(skin=SKIN[0], spots=[((0.3, 0.3, 0.08, 0.08), 0, DARK)],
+                                           surround=(0.03, 0.05, 0.61, 0.77))),
 ]
 
 
@@ -174,7 +184,7 @@ def random_frame(rng: np.random.Generator, seed: int) -> tuple[str, np.ndarray]:
 ALTERED = {
     "gate": dict(thumb_size=(48, 36), min_brightness=50.0, max_brightness=225.0, clip_level=240, max_clipped=0.3,
                  skin_cr=(135, 175), skin_cb=(80, 130), skin_min_luma=40, min_skin=0.3, min_lesion_side=20,
-                 min_sharpness=12.0),
+                 min_sharpness=12.0, skin_look_below=0.6),
     "localizer": dict(channel_weights=(1.0, 1.2, 1.6), blur=3, kernel=3, lighter_by=3.0, lighter_weight=0.5,
                       centre_weight=1.4, border_weight=0.7, fill_offset=0.3, min_area=0.006, min_contrast=10.0),
     "crop": dict(margin=0.2, min_side=12),
@@ -213,6 +223,8 @@ def frame_answer(svc: Services, case: dict) -> dict:
     out = {"small": digest(small), "frame_quality": quality_json(quality),
            "loc": {"box": loc.box.as_list() if loc.box else None, "area_fraction": loc.area_fraction,
                    "contrast": loc.contrast}, "crop_box": None, "square": None}
+    skin = gate.skin_part(small, frame.shape[1], frame.shape[0])
+    out["skin_part"] = skin.as_list() if skin else None
     view = None
     if loc.box is not None:
         crop, crop_box = square_crop(frame, loc.box, spec.crop)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..vision.localize import Localization, Localizer, look_wider, working_copy
+from ..vision.localize import Box, Localization, Localizer, look_wider, working_copy
 
 
 @dataclass(frozen=True)
@@ -54,9 +54,9 @@ class SteadyLocalizer:
         self._frame_shape, self._reference = frame.shape, small
         return self._found
 
-    def look_wider(self, frame: np.ndarray) -> Localization:
-        """The wrapped localiser's closer search; what it finds is kept like a box ``locate`` found."""
-        found = look_wider(self.localizer, frame)
+    def look_wider(self, frame: np.ndarray, skin: Box | None = None) -> Localization:
+        """The wrapped localiser's second search; what it finds is kept like a box ``locate`` found."""
+        found = look_wider(self.localizer, frame, skin)
         if found.box is not None:
             self._found = found
         return found

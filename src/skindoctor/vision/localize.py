@@ -104,11 +104,12 @@ class Localizer(Protocol):
         ...
 
 
-def look_wider(localizer: Localizer, frame: np.ndarray) -> Localization:
-    """The localiser's second search, closer up, of a frame of skin where ``locate`` found nothing (its own
-    ``look_wider``); nothing for a localiser that has none."""
+def look_wider(localizer: Localizer, frame: np.ndarray, skin: Box | None = None) -> Localization:
+    """The localiser's second search of a frame of skin where ``locate`` found nothing (its own ``look_wider``;
+    ``skin``: the part of the frame that holds its skin, ``QualityGate.skin_part``); nothing for a localiser that
+    has none."""
     search = getattr(localizer, "look_wider", None)
-    return search(frame) if search is not None else Localization(None, 0.0, 0.0)
+    return search(frame, skin) if search is not None else Localization(None, 0.0, 0.0)
 
 
 class LesionLocalizer:

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from ..i18n import text
-from .localize import Localization
+from .localize import Box, Localization
 
 
 def message(reason: str, lang: str = "en", context: str = "quality") -> str:
@@ -43,6 +43,9 @@ class QualityGate:
     skin_cb: tuple[int, int] = (77, 135)  # ... and Cb range ...
     skin_min_luma: int = 30  # ... and it is brighter than this
     min_skin: float = 0.2  # share of skin pixels a frame needs
+    # a frame whose skin pixels' bounding rectangle covers less than this share of it (an arm before a wall, a
+    # photo on a phone held up to the camera) is searched again within that rectangle when nothing was found
+    skin_look_below: float = 0.8
     # the lesion box's longer side in the picture's own pixels: detail is what a small spot lacks, so a spot small
     # in a large photo still counts (as large as 1 % of a 200×150 dermatoscope photo's area, the earlier rule)
     min_lesion_side: int = 16
@@ -50,22 +53,39 @@ class QualityGate:
     # fall below it, while camera frames blurred with σ = 4 px all do
     min_sharpness: float = 8.0
 
-    def check_frame(self, frame: np.ndarray) -> Quality:
-        """Light and skin checks on the whole frame, or on its small working copy (judged on a thumbnail of it)."""
+    def _thumbnail(self, frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The frame's thumbnail: its luma and its skin pixels."""
         thumb = cv2.resize(frame, self.thumb_size, interpolation=cv2.INTER_AREA)
         ycc = cv2.cvtColor(thumb, cv2.COLOR_RGB2YCrCb)
         y, cr, cb = ycc[..., 0], ycc[..., 1], ycc[..., 2]
-        brightness, clipped = float(y.mean()), float((y >= self.clip_level).mean())
         (cr0, cr1), (cb0, cb1) = self.skin_cr, self.skin_cb
-        skin = float(((cr >= cr0) & (cr <= cr1) & (cb >= cb0) & (cb <= cb1) & (y > self.skin_min_luma)).mean())
-        metrics = {"brightness": brightness, "clipped": clipped, "skin": skin}
+        return y, (cr >= cr0) & (cr <= cr1) & (cb >= cb0) & (cb <= cb1) & (y > self.skin_min_luma)
+
+    def check_frame(self, frame: np.ndarray) -> Quality:
+        """Light and skin checks on the whole frame, or on its small working copy (judged on a thumbnail of it)."""
+        y, skin_pixels = self._thumbnail(frame)
+        brightness, clipped = float(y.mean()), float((y >= self.clip_level).mean())
+        metrics = {"brightness": brightness, "clipped": clipped, "skin": float(skin_pixels.mean())}
         if brightness < self.min_brightness:
             return Quality(False, "too_dark", metrics)
         if brightness > self.max_brightness or clipped > self.max_clipped:
             return Quality(False, "too_bright", metrics)
-        if skin < self.min_skin:
+        if metrics["skin"] < self.min_skin:
             return Quality(False, "no_skin", metrics)
         return Quality(True, "ok", metrics)
+
+    def skin_part(self, small: np.ndarray, width: int, height: int) -> Box | None:
+        """The bounding rectangle of the skin pixels of a ``width`` × ``height`` frame (judged on ``small``, its
+        working copy, as ``check_frame`` judges), in the frame's pixels, when it covers less than
+        ``skin_look_below`` of the frame; else None."""
+        skin = self._thumbnail(small)[1]
+        rows, cols = np.flatnonzero(skin.any(axis=1)), np.flatnonzero(skin.any(axis=0))
+        if not len(rows):
+            return None
+        tw, th = self.thumb_size
+        box = Box(int(cols[0]) * width // tw, int(rows[0]) * height // th,
+                  -(-(int(cols[-1]) + 1) * width // tw), -(-(int(rows[-1]) + 1) * height // th))
+        return box if box.width * box.height < self.skin_look_below * width * height else None
 
     def check_prediction(self, lesion_quality: Quality, not_lesion: float, reject_threshold: float) -> Quality:
         """The classifier's own verdict: a crop it judges not to be a skin lesion gets no diagnosis."""

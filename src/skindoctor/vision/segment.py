@@ -9,8 +9,10 @@ the frame's three mirror images, which on validation photos boxes under half as 
 misses no more lesions, at the cost of one batched network run on few frames. A frame of skin where
 nothing was found is searched again closer up (``look_wider``: overlapping tiles, each at the network's
 input size, in one batched run), so a spot small in a wide picture is not lost to the shrinking; the
-classifier then judges the crop like any other. Trained and measured by ``skindoctor train-localizer``
-(docs/localization.md); the colour localiser stays as the fallback.
+classifier then judges the crop like any other. Before the tiles, the part of the frame that holds its skin, when
+that is well smaller than the frame (an arm before a wall, a photo on a phone held up to the camera), is looked at
+alone: a dark surround around the skin measured as hiding spots the same photo shows uploaded. Trained and
+measured by ``skindoctor train-localizer`` (docs/localization.md); the colour localiser stays as the fallback.
 """
 
 from __future__ import annotations
@@ -189,10 +191,18 @@ class SegmentLocalizer:
             return Localization(None, region.area_fraction if region else 0.0, 0.0)
         return self._found(region, image, Box(0, 0, frame.shape[1], frame.shape[0]), 1.0)
 
-    def look_wider(self, frame: np.ndarray) -> Localization:
-        """The frame searched again as overlapping tiles (``tiles``), each at the network's input size, in one
-        batched run: the surest region that reaches the card's ``closer_threshold`` (else the presence threshold),
-        or none; nothing when the card's ``look_closer`` is off."""
+    def look_wider(self, frame: np.ndarray, skin: Box | None = None) -> Localization:
+        """The second search: first ``skin``, the part of the frame that holds its skin (an arm before a wall, a
+        photo on a phone held up to the camera), looked at alone as a frame of its own; then the frame as
+        overlapping tiles (``tiles``), each at the network's input size, in one batched run: the surest region
+        that reaches the card's ``closer_threshold`` (else the presence threshold), or none; no tiles when the
+        card's ``look_closer`` is off."""
+        if skin is not None:
+            found = self.locate(np.ascontiguousarray(frame[skin.y0:skin.y1, skin.x0:skin.x1]))
+            if found.box is not None:
+                b, share = found.box, skin.width * skin.height / (frame.shape[0] * frame.shape[1])
+                return Localization(Box(b.x0 + skin.x0, b.y0 + skin.y0, b.x1 + skin.x0, b.y1 + skin.y0),
+                                    found.area_fraction * share, found.contrast)
         if not self.spec.look_closer:
             return Localization(None, 0.0, 0.0)
         h, w = frame.shape[:2]

@@ -469,21 +469,45 @@ export function toTensor(img, mean, std) {  // (x/255 - mean) / std, channels fi
   return out;
 }
 
-export function checkFrame(small, gate) {  // QualityGate.check_frame: light and skin on a thumbnail
+function thumbnail(small, gate) {  // QualityGate._thumbnail: per thumbnail pixel, its luma and whether it is skin
   const [tw, th] = gate.thumb_size, thumb = resizeArea(small, tw, th), d = thumb.data, n = tw * th;
   const [cr0, cr1] = gate.skin_cr, [cb0, cb1] = gate.skin_cb;
-  let sum = 0, clipped = 0, skin = 0;
+  const lumas = new Uint8Array(n), skin = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
     const r = d[3 * i], g = d[3 * i + 1], b = d[3 * i + 2], y = luma(r, g, b);
     const cr = clamp8(((r - y) * 11682 + (128 << 14) + 8192) >> 14), cb = clamp8(((b - y) * 9241 + (128 << 14) + 8192) >> 14);
-    sum += y; clipped += y >= gate.clip_level;
-    skin += cr >= cr0 && cr <= cr1 && cb >= cb0 && cb <= cb1 && y > gate.skin_min_luma;
+    lumas[i] = y;
+    skin[i] = cr >= cr0 && cr <= cr1 && cb >= cb0 && cb <= cb1 && y > gate.skin_min_luma;
   }
-  const metrics = { brightness: sum / n, clipped: clipped / n, skin: skin / n };
+  return { lumas, skin, n };
+}
+
+export function checkFrame(small, gate) {  // QualityGate.check_frame: light and skin on a thumbnail
+  const { lumas, skin, n } = thumbnail(small, gate);
+  let sum = 0, clipped = 0, skinned = 0;
+  for (let i = 0; i < n; i++) {
+    sum += lumas[i]; clipped += lumas[i] >= gate.clip_level; skinned += skin[i];
+  }
+  const metrics = { brightness: sum / n, clipped: clipped / n, skin: skinned / n };
   if (metrics.brightness < gate.min_brightness) return { ok: false, reason: "too_dark", metrics };
   if (metrics.brightness > gate.max_brightness || metrics.clipped > gate.max_clipped) return { ok: false, reason: "too_bright", metrics };
   if (metrics.skin < gate.min_skin) return { ok: false, reason: "no_skin", metrics };
   return { ok: true, reason: "ok", metrics };
+}
+
+/** QualityGate.skin_part: the skin pixels' bounding rectangle in a width × height frame's pixels (judged on its
+ * working copy ``small``), when it covers less than the gate's ``skin_look_below`` of the frame; else null. */
+export function skinPart(small, width, height, gate) {
+  const [tw, th] = gate.thumb_size, { skin } = thumbnail(small, gate);
+  let c0 = tw, c1 = -1, r0 = th, r1 = -1;
+  for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) {
+    if (!skin[y * tw + x]) continue;
+    c0 = Math.min(c0, x); c1 = Math.max(c1, x); r0 = Math.min(r0, y); r1 = Math.max(r1, y);
+  }
+  if (c1 < 0) return null;
+  const box = [Math.floor((c0 * width) / tw), Math.floor((r0 * height) / th),
+    Math.ceil(((c1 + 1) * width) / tw), Math.ceil(((r1 + 1) * height) / th)];
+  return (box[2] - box[0]) * (box[3] - box[1]) < gate.skin_look_below * width * height ? box : null;
 }
 
 function sharpness(img) {  // variance of cv2.Laplacian(gray, CV_32F) (ksize 1, reflected border)
