@@ -330,6 +330,7 @@ def evaluate_sets(model_dir: str | Path, test: dict[str, list[Sample]], docs_dir
         card.metrics = {**card.metrics, "thresholds": chosen}
         card.save(model_dir)
         log.info("thresholds chosen on validation: %s", chosen)
+        pipeline = load(model_dir, variant, card=card)  # the test sets are judged with the thresholds just chosen
     results = {}
     for name, samples in test.items():
         images = photos(samples, aspect)
