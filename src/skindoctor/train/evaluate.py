@@ -13,6 +13,7 @@ strictest — and never on a test set.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,9 +148,16 @@ def calibrate(pipeline: Pipeline, val: dict[str, tuple[list[np.ndarray], list[st
     threshold turning away at most MAX_LESIONS_REJECTED of any domain's lesion photos, all reasons together."""
     card = pipeline.classifier.card
     malignant = [i for i, c in enumerate(card.lesion_classes()) if c.can_be_malignant]
+    # judged with the "not a lesion" check off: what the gate and the localiser turn away first must not depend on
+    # the threshold the card held before (a photo that check turns away may then be told "no skin")
+    spec = pipeline.spec
+    unchecked = Pipeline(pipeline.classifier, pipeline.localizer,
+                         dataclasses.replace(spec, classifier=dataclasses.replace(spec.classifier,
+                                                                                  reject_threshold=float("inf"))),
+                         pipeline.advisor)
     mal_thresholds, reject_thresholds, doubt_thresholds = {}, {}, {}
     for domain, (images, labels) in val.items():
-        s = score(pipeline, images, labels)
+        s = score(unchecked, images, labels)
         lesion = s.labels >= 0
         if lesion.any() and pipeline.classifier.reject_index is not None:
             reject_thresholds[domain] = reject_threshold(s, MAX_LESIONS_REJECTED)
