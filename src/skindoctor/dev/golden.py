@@ -50,6 +50,7 @@ from ..vision.preprocess import resize_square
 from ..vision.quality import Quality
 from ..web import ondevice
 from ..web.services import Services
+from .clips import SURROUND
 
 ROOT = Path(__file__).resolve().parents[3]
 GOLDEN = ROOT / "tests" / "golden"
@@ -98,7 +99,7 @@ def synthetic(size, skin, spots=(), noise=0.0, light=(1.0, 1.0), vignette=0.0, h
               surround=None):
     """A frame of skin (RGB) lit from one side, with soft-edged ``spots`` ((cx, cy, ax, ay) as shares of the width
     and height, angle, RGB), dark vignette corners, hairs, focus blur and sensor noise; ``surround``: (x0, y0, x1,
-    y1) as shares, the skin only there and a dark grey around it (a photo on a screen held up to the camera)."""
+    y1) as shares, the skin only there and ``SURROUND`` grey around it (a photo on a screen held up to the camera)."""
     w, h = size
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w]
@@ -121,7 +122,7 @@ def synthetic(size, skin, spots=(), noise=0.0, light=(1.0, 1.0), vignette=0.0, h
     if surround is not None:
         x0, y0, x1, y1 = (round(a * b) for a, b in zip(surround, (w, h, w, h)))
         inside = img[y0:y1, x0:x1].copy()
-        img[:] = 40.0
+        img[:] = SURROUND
         img[y0:y1, x0:x1] = inside
     return np.clip(np.rint(img), 0, 255).astype(np.uint8)
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from ..i18n import text
-from .localize import Box, Localization
+from .localize import Box, Localization, mask_box
 
 
 def message(reason: str, lang: str = "en", context: str = "quality") -> str:
@@ -78,13 +78,12 @@ class QualityGate:
         """The bounding rectangle of the skin pixels of a ``width`` × ``height`` frame (judged on ``small``, its
         working copy, as ``check_frame`` judges), in the frame's pixels, when it covers less than
         ``skin_look_below`` of the frame; else None."""
-        skin = self._thumbnail(small)[1]
-        rows, cols = np.flatnonzero(skin.any(axis=1)), np.flatnonzero(skin.any(axis=0))
-        if not len(rows):
+        thumb = mask_box(self._thumbnail(small)[1].astype(np.uint8) * 255)
+        if thumb is None:
             return None
         tw, th = self.thumb_size
-        box = Box(int(cols[0]) * width // tw, int(rows[0]) * height // th,
-                  -(-(int(cols[-1]) + 1) * width // tw), -(-(int(rows[-1]) + 1) * height // th))
+        box = Box(thumb.x0 * width // tw, thumb.y0 * height // th, -(-thumb.x1 * width // tw),
+                  -(-thumb.y1 * height // th))
         return box if box.width * box.height < self.skin_look_below * width * height else None
 
     def check_prediction(self, lesion_quality: Quality, not_lesion: float, reject_threshold: float) -> Quality:

@@ -185,11 +185,17 @@ class SegmentLocalizer:
 
     def locate(self, frame: np.ndarray, small: np.ndarray | None = None) -> Localization:
         """``small``: the shared working copy, the network's input when the card's long side matches it."""
-        image, prob = self.heatmap(frame, small)
+        return self._locate(frame, Box(0, 0, frame.shape[1], frame.shape[0]), small)
+
+    def _locate(self, frame: np.ndarray, part: Box, small: np.ndarray | None = None) -> Localization:
+        """``locate`` on ``part`` of the frame looked at alone, the answer in frame pixels."""
+        share = part.width * part.height / (frame.shape[0] * frame.shape[1])
+        view = np.ascontiguousarray(frame[part.y0:part.y1, part.x0:part.x1])  # the whole frame: no copy
+        image, prob = self.heatmap(view, small)
         region = lesion_region(prob, self.spec, lambda: self.mirrored_heatmaps(image))
         if region is None or region.peak < self.spec.present_threshold:
-            return Localization(None, region.area_fraction if region else 0.0, 0.0)
-        return self._found(region, image, Box(0, 0, frame.shape[1], frame.shape[0]), 1.0)
+            return Localization(None, region.area_fraction * share if region else 0.0, 0.0)
+        return self._found(region, image, part, share)
 
     def look_wider(self, frame: np.ndarray, skin: Box | None = None) -> Localization:
         """The second search: first ``skin``, the part of the frame that holds its skin (an arm before a wall, a
@@ -198,11 +204,9 @@ class SegmentLocalizer:
         that reaches the card's ``closer_threshold`` (else the presence threshold), or none; no tiles when the
         card's ``look_closer`` is off."""
         if skin is not None:
-            found = self.locate(np.ascontiguousarray(frame[skin.y0:skin.y1, skin.x0:skin.x1]))
+            found = self._locate(frame, skin)
             if found.box is not None:
-                b, share = found.box, skin.width * skin.height / (frame.shape[0] * frame.shape[1])
-                return Localization(Box(b.x0 + skin.x0, b.y0 + skin.y0, b.x1 + skin.x0, b.y1 + skin.y0),
-                                    found.area_fraction * share, found.contrast)
+                return found
         if not self.spec.look_closer:
             return Localization(None, 0.0, 0.0)
         h, w = frame.shape[:2]

@@ -9,7 +9,7 @@ import { HoldConfirmer } from "./hold.js";
 import { SteadyBox } from "./steady.js";
 import { knowledgeAdvice, names, text, topClasses, undecidedMessage } from "./advice.js";
 import {
-  centerSquare, checkFrame, checkLesion, cropImage, fromRGBA, locateByColour, locateByNetwork, lookWiderByNetwork, mirrored, mirrorIndex, resizeSquare, skinPart, squareCrop, toTensor, workingCopy,
+  centerSquare, checkFrame, checkLesion, fromRGBA, locateByColour, locateByNetwork, lookWiderByNetwork, mirrored, mirrorIndex, resizeSquare, skinPart, squareCrop, toTensor, workingCopy,
 } from "./vision.js";
 
 async function fetchBytes(url) {
@@ -129,16 +129,12 @@ export class Engine {
    * the frame's tiles; the colour method has nothing more to find. */
   async lookWider(frame, skin) {
     if (!this.localizer) return { box: null, area_fraction: 0, contrast: 0 };
+    const run = (tensor, w, h) => this.runLocalizer(tensor, w, h);
     if (skin) {
-      const found = await this.locate(cropImage(frame, ...skin), null);
-      if (found.box) {
-        const [x0, y0, x1, y1] = skin, b = found.box;
-        return { box: [b[0] + x0, b[1] + y0, b[2] + x0, b[3] + y0], contrast: found.contrast,
-          area_fraction: (found.area_fraction * (x1 - x0) * (y1 - y0)) / (frame.width * frame.height) };
-      }
+      const found = await locateByNetwork(frame, this.spec.localizer, this.spec.mirrors, run, null, skin);
+      if (found.box) return found;
     }
-    return lookWiderByNetwork(frame, this.spec.localizer, this.spec.mirrors,
-      (tensor, w, h) => this.runLocalizer(tensor, w, h));
+    return lookWiderByNetwork(frame, this.spec.localizer, this.spec.mirrors, run);
   }
 
   /** One picture (analysis.analyse), its crop judged as the spec's number of views; ``steady``: a live stream's
@@ -150,8 +146,7 @@ export class Engine {
     const skinDoubt = quality.reason === "no_skin" && spec.classifier.reject_index != null;
     if (!quality.ok && !skinDoubt) return { quality };
     const refused = skinDoubt ? { ok: false, reason: "no_skin", metrics: quality.metrics } : null;
-    const skin = skinPart(small, frame.width, frame.height, gate);
-    const locate = (f, s) => this.locate(f, s), wider = (f) => this.lookWider(f, skin);
+    const locate = (f, s) => this.locate(f, s), wider = (f) => this.lookWider(f, skinPart(small, f.width, f.height, gate));
     let loc = await (steady ? steady.locate(frame, small, locate) : locate(frame, small));
     if (!loc.box && quality.ok) loc = await (steady ? steady.lookWider(frame, wider) : wider(frame));  // the skin alone, then closer up
     let square = null, view = null, cropBox = null;

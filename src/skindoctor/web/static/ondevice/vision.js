@@ -414,15 +414,19 @@ function inputSize(w, h, cfg) {  // segment.input_shape
   return [Math.max(cfg.min_input_side, pyRound(w * fs)), Math.max(cfg.min_input_side, pyRound(h * fs))];
 }
 
-export async function locateByNetwork(frame, cfg, mirrors, run, work = null) {  // ``work``: the working copy, used if input-sized
-  const [iw, ih] = inputSize(frame.width, frame.height, cfg);
-  const small = work && work.width === iw && work.height === ih ? work : resizeArea(frame, iw, ih);
+/** SegmentLocalizer.locate (``part``: SegmentLocalizer._locate, that part of the frame looked at alone); ``work``:
+ * the working copy, used if input-sized. */
+export async function locateByNetwork(frame, cfg, mirrors, run, work = null, part = null) {
+  const [x0, y0, x1, y1] = part || [0, 0, frame.width, frame.height];
+  const view = part ? cropImage(frame, x0, y0, x1, y1) : frame, share = ((x1 - x0) * (y1 - y0)) / (frame.width * frame.height);
+  const [iw, ih] = inputSize(view.width, view.height, cfg);
+  const small = work && work.width === iw && work.height === ih ? work : resizeArea(view, iw, ih);
   const region = await networkRegion(small, cfg, run, mirrors);
   if (!region) return { box: null, area_fraction: 0, contrast: 0 };
   if (region.peak < cfg.present_threshold) {
-    return { box: null, area_fraction: region.stats.area / (small.width * small.height), contrast: 0 };
+    return { box: null, area_fraction: (region.stats.area / (small.width * small.height)) * share, contrast: 0 };
   }
-  return foundBox(region, small, [0, 0, frame.width, frame.height], 1);
+  return foundBox(region, small, [x0, y0, x1, y1], share);
 }
 
 export function tiles(width, height, grid, overlap) {  // segment.tiles: grid × grid overlapping tiles
